@@ -39,6 +39,10 @@ std::shared_ptr<Node> edge_for(const Tensor& t) {
 }  // namespace
 
 void record(Tensor& output, std::shared_ptr<Node> node, std::initializer_list<const Tensor*> inputs) {
+  record(output, std::move(node), std::vector<const Tensor*>(inputs));
+}
+
+void record(Tensor& output, std::shared_ptr<Node> node, const std::vector<const Tensor*>& inputs) {
   node->next.clear();
   for (const Tensor* t : inputs) node->next.push_back(t ? edge_for(*t) : nullptr);
   output.impl()->grad_fn = std::move(node);

@@ -61,6 +61,7 @@ class NoGradGuard {
 bool any_requires_grad(std::initializer_list<const Tensor*> inputs);
 // Wires `node` to `inputs` and makes it `output`'s grad_fn. Call only when any_requires_grad.
 void record(Tensor& output, std::shared_ptr<Node> node, std::initializer_list<const Tensor*> inputs);
+void record(Tensor& output, std::shared_ptr<Node> node, const std::vector<const Tensor*>& inputs);
 // Convenience: record a FunctionNode if needed; returns output.
 Tensor record_fn(Tensor output, const char* name, std::initializer_list<const Tensor*> inputs,
                  BackwardFn fn);

@@ -1,11 +1,42 @@
-// TEMPORARY STUB: replaced by the real kernels.
+// GEMM through OpenBLAS (sgemm for f32, dgemm for f64), one call per batch entry.
+#include <cblas.h>
+
 #include "cpu_backend.h"
+#include "cpu_common.h"
 
 namespace asr::cpu {
 
 void CpuBackend::gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,
-            double beta, Tensor& c) {
-  throw Error("gemm: cpu kernel not implemented yet");
+                      double beta, Tensor& c) {
+  ASR_CHECK(a.dim() == 3 && b.dim() == 3 && c.dim() == 3, "gemm", "expects rank-3 operands, got ",
+            a.describe(), ", ", b.describe(), ", ", c.describe());
+  ASR_CHECK(a.strides()[2] == 1 && b.strides()[2] == 1 && c.strides()[2] == 1, "gemm",
+            "last dims must have stride 1");
+  const int64_t batch = c.shape()[0];
+  const int64_t m = c.shape()[1], n = c.shape()[2];
+  const int64_t k = trans_a ? a.shape()[1] : a.shape()[2];
+  const CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
+  // A row stride of a size-1 dim is arbitrary; BLAS needs ld >= the row length.
+  auto ld = [](const Tensor& t) { return std::max<int64_t>(t.shape()[1] == 1 ? t.shape()[2] : t.strides()[1], std::max<int64_t>(t.shape()[2], 1)); };
+  const int64_t lda = ld(a), ldb = ld(b), ldc = ld(c);
+  stats().gemm_calls += static_cast<uint64_t>(batch);
+  stats().gemm_flops += static_cast<uint64_t>(2 * batch * m * n * k);
+  if (m == 0 || n == 0) return;
+  dispatch_float(c.dtype(), "gemm", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    for (int64_t i = 0; i < batch; ++i) {
+      const T* pa = a.data<T>() + i * a.strides()[0];
+      const T* pb = b.data<T>() + i * b.strides()[0];
+      T* pc = c.data<T>() + i * c.strides()[0];
+      if constexpr (std::is_same_v<T, float>) {
+        cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, static_cast<float>(alpha), pa, lda, pb, ldb,
+                    static_cast<float>(beta), pc, ldc);
+      } else {
+        cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+      }
+    }
+  });
 }
 
 }  // namespace asr::cpu

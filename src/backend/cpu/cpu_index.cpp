@@ -1,22 +1,102 @@
-// TEMPORARY STUB: replaced by the real kernels.
+// index_select / gather and their scatter-add adjoints. x is viewed as [outer, n, inner] around
+// `dim`. Scatter-adds run serially over the indexed dim so repeated indices add in a fixed order.
 #include "cpu_backend.h"
+#include "cpu_common.h"
 
 namespace asr::cpu {
 
+namespace {
+struct Split {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+Split split_at(const Shape& s, int64_t dim) {
+  Split r;
+  for (int64_t i = 0; i < dim; ++i) r.outer *= s[i];
+  r.n = s[dim];
+  for (size_t i = static_cast<size_t>(dim) + 1; i < s.size(); ++i) r.inner *= s[i];
+  return r;
+}
+}  // namespace
+
 void CpuBackend::index_select(const Tensor& x_c, int64_t dim, const Tensor& index, Tensor& y) {
-  throw Error("index_select: cpu kernel not implemented yet");
+  Split sx = split_at(x_c.shape(), dim);
+  const int64_t k = index.numel();
+  dispatch_float(x_c.dtype(), "index_select", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* px = x_c.data<T>();
+    T* py = y.data<T>();
+    for (int64_t o = 0; o < sx.outer; ++o)
+      for (int64_t j = 0; j < k; ++j) {
+        const T* src = px + (o * sx.n + index_at(index, j)) * sx.inner;
+        T* dst = py + (o * k + j) * sx.inner;
+        for (int64_t i = 0; i < sx.inner; ++i) dst[i] = src[i];
+      }
+  });
 }
 
 void CpuBackend::index_add(const Tensor& gy_c, int64_t dim, const Tensor& index, Tensor& gx) {
-  throw Error("index_add: cpu kernel not implemented yet");
+  Split sx = split_at(gx.shape(), dim);
+  const int64_t k = index.numel();
+  dispatch_float(gx.dtype(), "index_add", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pg = gy_c.data<T>();
+    T* px = gx.data<T>();
+    for (int64_t o = 0; o < sx.outer; ++o)
+      for (int64_t j = 0; j < k; ++j) {
+        const T* src = pg + (o * k + j) * sx.inner;
+        T* dst = px + (o * sx.n + index_at(index, j)) * sx.inner;
+        for (int64_t i = 0; i < sx.inner; ++i) dst[i] += src[i];
+      }
+  });
 }
 
 void CpuBackend::gather(const Tensor& x_c, int64_t dim, const Tensor& index, Tensor& y) {
-  throw Error("gather: cpu kernel not implemented yet");
+  Split sx = split_at(x_c.shape(), dim);
+  Split si = split_at(index.shape(), dim);
+  Tensor idx = index.contiguous();
+  dispatch_float(x_c.dtype(), "gather", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* px = x_c.data<T>();
+    T* py = y.data<T>();
+    // index.shape <= x.shape in every dim but `dim` (checked by the op); walk index's layout.
+    const Shape& ishape = index.shape();
+    const Shape xstr = contiguous_strides(x_c.shape());
+    const int64_t total = index.numel();
+    const int64_t nd = static_cast<int64_t>(ishape.size());
+    for (int64_t e = 0; e < total; ++e) {
+      int64_t rem = e, off = 0;
+      for (int64_t d = nd - 1; d >= 0; --d) {
+        int64_t c = rem % ishape[d];
+        rem /= ishape[d];
+        off += (d == dim ? index_at(idx, e) : c) * xstr[d];
+      }
+      py[e] = px[off];
+    }
+    (void)sx;
+    (void)si;
+  });
 }
 
 void CpuBackend::scatter_add(const Tensor& gy_c, int64_t dim, const Tensor& index, Tensor& gx) {
-  throw Error("scatter_add: cpu kernel not implemented yet");
+  Tensor idx = index.contiguous();
+  dispatch_float(gx.dtype(), "scatter_add", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* pg = gy_c.data<T>();
+    T* px = gx.data<T>();
+    const Shape& ishape = index.shape();
+    const Shape xstr = contiguous_strides(gx.shape());
+    const int64_t total = index.numel();
+    const int64_t nd = static_cast<int64_t>(ishape.size());
+    for (int64_t e = 0; e < total; ++e) {
+      int64_t rem = e, off = 0;
+      for (int64_t d = nd - 1; d >= 0; --d) {
+        int64_t c = rem % ishape[d];
+        rem /= ishape[d];
+        off += (d == dim ? index_at(idx, e) : c) * xstr[d];
+      }
+      px[off] += pg[e];
+    }
+  });
 }
 
 }  // namespace asr::cpu

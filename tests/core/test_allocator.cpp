@@ -1,0 +1,53 @@
+#include <gtest/gtest.h>
+
+#include "asr/core/allocator.h"
+#include "asr/core/tensor.h"
+#include "asr/ops/ops.h"
+
+using namespace asr;
+
+TEST(CpuAllocator, ReusesFreedBlocks) {
+  Allocator& a = cpu_allocator();
+  void* p = a.allocate(1000);
+  a.deallocate(p, 1000);
+  AllocatorStats before = a.stats();
+  void* q = a.allocate(900);  // same size class
+  AllocatorStats after = a.stats();
+  EXPECT_EQ(p, q);
+  EXPECT_EQ(after.system_allocs, before.system_allocs);
+  EXPECT_EQ(after.cache_hits, before.cache_hits + 1);
+  a.deallocate(q, 900);
+}
+
+TEST(CpuAllocator, SteadyStateTrainingStepDoesNoMalloc) {
+  // A small MLP step, forward + backward: after a warm-up step the allocator serves every buffer
+  // from its cache.
+  Generator gen(3);
+  Tensor w1 = Tensor::randn({32, 16}, gen, 0.1).set_requires_grad(true);
+  Tensor w2 = Tensor::randn({4, 32}, gen, 0.1).set_requires_grad(true);
+  Tensor x = Tensor::randn({8, 16}, gen);
+  auto step = [&] {
+    w1.zero_grad();
+    w2.zero_grad();
+    Tensor loss = ops::mean(ops::log_softmax(ops::linear(ops::relu(ops::linear(x, w1)), w2)));
+    loss.backward();
+  };
+  step();
+  step();
+  uint64_t mallocs = cpu_allocator().stats().system_allocs;
+  for (int i = 0; i < 3; ++i) step();
+  EXPECT_EQ(cpu_allocator().stats().system_allocs, mallocs);
+}
+
+TEST(CpuAllocator, TracksPeakAndReleasesCache) {
+  Allocator& a = cpu_allocator();
+  a.reset_peak();
+  uint64_t base = a.stats().bytes_in_use;
+  {
+    Tensor t = Tensor::empty({1 << 20});  // 4 MiB
+    EXPECT_GE(a.stats().peak_bytes_in_use, base + (4u << 20));
+  }
+  EXPECT_EQ(a.stats().bytes_in_use, base);
+  a.release_cache();
+  EXPECT_EQ(a.stats().bytes_cached, 0u);
+}
