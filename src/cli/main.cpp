@@ -1,2 +1,42 @@
-#include <cstdio>
-int main() { std::puts("asr-adapt"); return 0; }
+// asr-adapt: the command-line entry point. Each subcommand lives in its own cmd_*.cpp.
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "asr/core/error.h"
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  using namespace asr::cli;
+  CLI::App app{"asr-adapt: customise a pretrained NeMo Conformer-CTC model with adapters"};
+  app.set_version_flag("--version", [] { return version_text(); });
+  app.require_subcommand(1);
+  app.footer("Run 'asr-adapt COMMAND --help' for a command's options.");
+  std::vector<std::pair<CLI::App*, CommandRunner>> commands;
+  CommandRunner demo = add_demo_command(app);
+  commands.emplace_back(app.get_subcommand("demo"), demo);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsage;
+  }
+  try {
+    for (auto& [sub, run] : commands)
+      if (sub->parsed()) return run();
+  } catch (const asr::Error& e) {
+    spdlog::error("{}", e.what());
+    return kFailure;
+  } catch (const std::exception& e) {
+    spdlog::error("unexpected error: {}", e.what());
+    return kFailure;
+  }
+  return kUsage;
+}

@@ -126,7 +126,9 @@ void check_against_reference(const Cfg& c, bool with_bias, DType dt, double tol)
   ASSERT_TRUE(w.grad().defined());
   EXPECT_LT(max_diff(x.grad().to_vector(), gx), tol);
   EXPECT_LT(max_diff(w.grad().to_vector(), gw), tol * 4);
-  if (with_bias) EXPECT_LT(max_diff(b.grad().to_vector(), gb), tol * 4);
+  if (with_bias) {
+    EXPECT_LT(max_diff(b.grad().to_vector(), gb), tol * 4);
+  }
 }
 
 Cfg c1(int64_t N, int64_t Cin, int64_t Cout, int64_t L, int64_t K, int64_t s, int64_t p,

@@ -149,5 +149,8 @@ Backend& backend_for(Device device);
 bool cuda_backend_compiled();
 // Number of usable CUDA devices (0 without a GPU or without the CUDA backend).
 int cuda_device_count();
+// One line naming the CUDA runtime/driver, cuBLAS, cuDNN and NCCL versions this build links
+// (or saying that the CUDA backend was not built).
+std::string cuda_build_info();
 
 }  // namespace asr

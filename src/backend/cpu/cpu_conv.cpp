@@ -18,6 +18,10 @@ namespace asr::cpu {
 
 namespace {
 
+// Below this many inner-loop iterations a loop runs on one thread: forking costs more than it
+// saves (and small calls dominate gradient checks). Serial and parallel give identical results.
+constexpr int64_t kParWork = 32768;
+
 // Shapes of one convolution call (2-D form; conv1d sets H = KH = 1, sh = 1, ph = 0).
 struct Geom {
   int64_t N, Cin, Cout, G, H, W, KH, KW, sh, sw, ph, pw, Ho, Wo;
@@ -69,7 +73,7 @@ void blas_gemm(BackendStats& st, bool ta, bool tb, int64_t m, int64_t n, int64_t
 template <typename T>
 void im2col(const Geom& g, const T* xn, int64_t p0, int64_t np, T* cols) {
   const int64_t nrows = g.Cin * g.kk();
-#pragma omp parallel for schedule(static) if (nrows * np > 16384)
+#pragma omp parallel for schedule(static) if (nrows * np > kParWork)
   for (int64_t r = 0; r < nrows; ++r) {
     const int64_t c = r / g.kk(), kh = (r % g.kk()) / g.KW, kw = r % g.KW;
     const T* xc = xn + c * g.hw();
@@ -87,7 +91,7 @@ void im2col(const Geom& g, const T* xn, int64_t p0, int64_t np, T* cols) {
 // channel's rows touch only that channel's plane.
 template <typename T>
 void col2im(const Geom& g, const T* dcols, int64_t p0, int64_t np, T* gxn) {
-#pragma omp parallel for schedule(static) if (g.Cin * g.kk() * np > 16384)
+#pragma omp parallel for schedule(static) if (g.Cin * g.kk() * np > kParWork)
   for (int64_t c = 0; c < g.Cin; ++c) {
     T* gxc = gxn + c * g.hw();
     for (int64_t kr = 0; kr < g.kk(); ++kr) {
@@ -127,7 +131,7 @@ inline void depthwise_plane(const Geom& g, Fn&& fn) {
 template <typename T>
 void depthwise_forward(const Geom& g, const T* x, const T* w, const T* b, int64_t bs, T* y) {
   const int64_t C = g.Cout, sw = g.sw;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.N * C * g.howo() * g.kk() > kParWork)
   for (int64_t nc = 0; nc < g.N * C; ++nc) {
     const int64_t c = nc % C;
     const T* xp = x + nc * g.hw();
@@ -149,7 +153,7 @@ template <typename T>
 void depthwise_backward(const Geom& g, const T* gy, const T* x, const T* w, T* gx, T* gw) {
   const int64_t C = g.Cout, sw = g.sw;
   if (gx) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.N * C * g.howo() * g.kk() > kParWork)
     for (int64_t nc = 0; nc < g.N * C; ++nc) {
       const int64_t c = nc % C;
       const T* gyp = gy + nc * g.howo();
@@ -168,7 +172,7 @@ void depthwise_backward(const Geom& g, const T* gy, const T* x, const T* w, T* g
   }
   if (gw) {
     // One channel per thread; samples summed in order.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.N * C * g.howo() * g.kk() > kParWork)
     for (int64_t c = 0; c < C; ++c) {
       T* gwp = gw + c * g.kk();
       std::fill(gwp, gwp + g.kk(), T(0));
@@ -192,7 +196,7 @@ void gemm_forward(BackendStats& st, const Geom& g, const T* x, const T* w, const
                   T* y) {
   const int64_t howo = g.howo(), rows = g.rows(), cog = g.cog();
   // Seed y with the bias so each GEMM accumulates onto it (beta = 1).
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.N * g.Cout * howo > kParWork)
   for (int64_t nc = 0; nc < g.N * g.Cout; ++nc)
     std::fill(y + nc * howo, y + (nc + 1) * howo, b ? b[(nc % g.Cout) * bs] : T(0));
   const int64_t P = g.chunk();
@@ -261,7 +265,7 @@ void gemm_backward(BackendStats& st, const Geom& g, const T* gy, const T* x, con
 template <typename T>
 void bias_backward(const Geom& g, const T* gy, T* gb, int64_t gbs) {
   const int64_t howo = g.howo();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.N * g.Cout * howo > kParWork)
   for (int64_t c = 0; c < g.Cout; ++c) {
     T acc = 0;
     for (int64_t n = 0; n < g.N; ++n) {

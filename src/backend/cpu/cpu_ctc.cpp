@@ -19,6 +19,8 @@ namespace asr::cpu {
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+// Below this many lattice cells a thread team costs more than it saves.
+constexpr int64_t kParallelWork = 16384;
 
 inline double lse2(double a, double b) {
   if (a < b) std::swap(a, b);
@@ -59,7 +61,7 @@ void CpuBackend::ctc_loss(const Tensor& log_probs_c, const Tensor& targets,
     const int64_t* ptl = target_lengths.data<int64_t>();
     T* pnll = nll.data<T>();
     T* pla = log_alpha.data<T>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B > 1 && B * Tm * W > kParallelWork)
     for (int64_t b = 0; b < B; ++b) {
       const int64_t Tb = pil[b];
       const Extended ext(ptg + b * S, ptl[b], blank);
@@ -110,7 +112,7 @@ void CpuBackend::ctc_loss_backward(const Tensor& grad_nll, const Tensor& log_pro
     const T* pnll = nll.data<T>();
     const T* pla = log_alpha.data<T>();
     T* pg = grad_log_probs.data<T>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (B > 1 && B * Tm * W > kParallelWork)
     for (int64_t b = 0; b < B; ++b) {
       T* g = pg + b * Tm * V;
       std::fill(g, g + Tm * V, T(0));

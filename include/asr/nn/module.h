@@ -1,0 +1,54 @@
+#pragma once
+// nn modules: named parameters in a tree, as PyTorch's nn.Module, so state-dict names can mirror
+// NeMo's keys. Freezing a module clears requires_grad on its parameters: frozen parameters never
+// get gradient buffers (see autograd/node.h).
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "asr/core/generator.h"
+#include "asr/core/tensor.h"
+
+namespace asr::nn {
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  // Every parameter below this module, with dotted names ("encoder.layers.0.weight").
+  std::vector<std::pair<std::string, Tensor>> named_parameters(const std::string& prefix = "") const;
+  std::vector<Tensor> parameters() const;
+  std::vector<Tensor> trainable_parameters() const;
+  int64_t num_parameters() const;
+  void set_requires_grad(bool trainable);  // freeze() == set_requires_grad(false)
+  void zero_grad();
+  void train(bool on = true);
+  bool is_training() const { return training_; }
+
+ protected:
+  Tensor& register_parameter(const std::string& name, Tensor t, bool trainable = true);
+  template <typename M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
+    children_.emplace_back(name, m);
+    return m;
+  }
+
+ private:
+  std::vector<std::pair<std::string, Tensor>> params_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+// y = x W^T + b, weights initialised as torch.nn.Linear (uniform +-1/sqrt(in)).
+class Linear : public Module {
+ public:
+  Linear(int64_t in_features, int64_t out_features, bool bias, Generator& gen);
+  Tensor forward(const Tensor& x) const;
+  const Tensor& weight() const { return weight_; }
+  const Tensor& bias() const { return bias_; }
+
+ private:
+  Tensor weight_, bias_;
+};
+
+}  // namespace asr::nn

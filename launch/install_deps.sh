@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every system dependency of asr-adapt from Debian's packages (run as root on Debian 12).
+# The CUDA 13 toolkit (nvcc, cuBLAS, cuDNN, NCCL) is expected at /usr/local/cuda; without it the
+# build is CPU-only and says so.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  libopenblas-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
+  libyaml-cpp-dev googletest libgtest-dev libbenchmark-dev
+  libcli11-dev libspdlog-dev nlohmann-json3-dev
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install_deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install_deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install_deps: done"
