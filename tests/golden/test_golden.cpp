@@ -15,7 +15,7 @@ using golden::Array;
 
 namespace {
 
-constexpr double kValAtol = 0, kGradAtol = 0, kRtol = 0;
+constexpr double kValAtol = 1e-5, kGradAtol = 1e-4, kRtol = 1e-5;
 
 Tensor leaf(const Array& a) {
   Tensor t = a.f32();

@@ -118,3 +118,12 @@ TEST(Elementwise, BadInputsNameTheOp) {
   EXPECT_ASR_ERROR(ops::where(a, a, a), "where: condition must be bool");
   EXPECT_ASR_ERROR(ops::masked_fill(a, Tensor::zeros({2, 3, 1}, DType::Bool), 0), "masked_fill");
 }
+
+TEST(Elementwise, DeviceMismatchIsAnErrorNotACrash) {
+  // A tensor that claims to live on CUDA (never dereferenced: the check runs first).
+  static float fake[4];
+  Tensor on_gpu = Tensor::from_external(fake, {4}, DType::F32, Device::cuda(0), nullptr, true);
+  EXPECT_ASR_ERROR(ops::add(Tensor::zeros({4}), on_gpu), "add: device mismatch");
+  EXPECT_ASR_ERROR(ops::matmul(Tensor::zeros({4, 4}), on_gpu), "matmul: device mismatch");
+  EXPECT_ASR_ERROR(ops::linear(Tensor::zeros({2, 4}), Tensor::zeros({4, 4}), on_gpu), "linear: device mismatch");
+}

@@ -99,6 +99,8 @@ class Backend {
   // ---- convolution ------------------------------------------------------------------------
   // x_c [N, Cin, L], w_c [Cout, Cin/groups, K], bias [Cout] optional -> y [N, Cout, Lout],
   // Lout = (L + 2*pad - K) / stride + 1 (dilation 1).
+  // Backward: x_c may be undefined when gw is undefined, and w_c when gx is undefined (the op
+  // saves only what is needed); take shapes from gy_c/gx/gw. gx, gw, gbias are overwritten.
   virtual void conv1d(const Tensor& x_c, const Tensor& w_c, const Tensor& bias, int64_t stride,
                       int64_t pad, int64_t groups, Tensor& y) = 0;
   virtual void conv1d_backward(const Tensor& gy_c, const Tensor& x_c, const Tensor& w_c,
