@@ -2,9 +2,11 @@
 # Builds what launch/gpu_check.sh runs on a bare GPU machine (CUDA toolkit + PyTorch there, but
 # none of this machine's Debian libraries) and puts it in gpu_bundle/ (gitignored):
 #   bin/        test_cuda, test_ops (when it exists), bench_core, asr-adapt (Release, CUDA on)
-#   lib/        every shared library they load except glibc and the CUDA family
-#   lib/compat/ the compiler runtimes (libstdc++, libgcc_s, libgomp, libgfortran, libquadmath);
-#               gpu_check.sh uses them only where the GPU machine's own are missing or too old
+#   lib.tar.xz  lib/: every shared library they load except glibc and the CUDA family, and
+#               lib/compat/: the compiler runtimes (libstdc++, libgcc_s, libgomp, libgfortran,
+#               libquadmath), which gpu_check.sh uses only where the GPU machine's own are
+#               missing or too old. Packed because OpenBLAS alone is 36 MB and the device tool
+#               carries at most 64 MiB with the source tree.
 #   cuda_libs.txt  the CUDA-family sonames the binaries need (gpu_check.sh finds them there)
 #   MANIFEST.txt   commit, toolchain, minimum glibc, file sizes
 # Usage: tools/bundle_gpu.sh            (env: BUILD_DIR, BUNDLE_DIR, JOBS)
@@ -76,6 +78,9 @@ glibc_min=$(for f in "$OUT"/bin/* "$OUT"/lib/*.so* "$OUT"/lib/compat/*.so*; do
   echo
   (cd "$OUT" && find bin lib -type f -printf '%10s  %p\n' | sort -k2)
 } >"$OUT/MANIFEST.txt"
+
+tar -C "$OUT" -cf - lib | xz -T"$JOBS" -6 >"$OUT/lib.tar.xz"
+rm -rf "$OUT/lib"
 
 size_kb=$(du -sk "$OUT" | cut -f1)
 echo "== wrote $OUT ($((size_kb / 1024)) MiB): ${targets[*]}"

@@ -73,8 +73,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
     if (!r->defined()) continue;
     // Running stats are buffers updated in place: never part of the graph.
     ASR_CHECK(!r->requires_grad(), op, "running stats must not require grad, got ", r->describe());
-    ASR_CHECK(!r->read_only(), op, "running stats are updated in place but ", r->describe(),
-              " is read-only");
+    // Inference only reads them, so frozen (read-only, e.g. mmap'd) stats are fine there.
+    ASR_CHECK(!training || !r->read_only(), op, "running stats are updated in place but ",
+              r->describe(), " is read-only");
   }
   if (training) {
     ASR_CHECK(N * L > 1, op, "training needs more than 1 value per channel, got input ",
@@ -89,8 +90,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
   Tensor invstd = Tensor::empty({C}, x.dtype(), x.device());
   Tensor w = weight.defined() ? weight.detach() : Tensor();
   Tensor b = bias.defined() ? bias.detach() : Tensor();
-  // The kernel writes the running stats through their storage: no autograd involvement.
-  // Running stats are only read/updated in inference/training respectively.
+  // The kernel writes the running stats (training) through their storage: no autograd.
   Tensor rm = running_mean.defined() ? running_mean.detach() : Tensor();
   Tensor rv = running_var.defined() ? running_var.detach() : Tensor();
   be(x).batch_norm(x_c, w, b, rm, rv, training, momentum, eps, y, mean, invstd);

@@ -303,3 +303,31 @@ TEST(CtcLoss, BadInputs) {
   EXPECT_THROW(ops::ctc_loss(lp, tg, il, i64({2, 3}, {2}), 0, ops::CtcReduction::None, false),
                Error);
 }
+
+TEST(CtcLoss, ParallelBatchMatchesSingleUtterances) {
+  // Large enough for the kernel's parallel path; each utterance alone runs serially.
+  const int64_t B = 6, T = 100, V = 5, S = 15;
+  Generator gen(39);
+  Tensor lp = normalise(Tensor::randn({B, T, V}, gen, 1.0, DType::F64)).detach();
+  lp.set_requires_grad(true);
+  std::vector<int64_t> tg, il, tl;
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t s = 0; s < S; ++s) tg.push_back(1 + (b * 7 + s * 3) % (V - 1));
+    il.push_back(T - 7 * b);
+    tl.push_back(S - 2 * b);
+  }
+  Tensor targets = i64(tg, {B, S});
+  ops::ctc_loss(lp, targets, i64(il, {B}), i64(tl, {B}), 0, ops::CtcReduction::Sum, false)
+      .backward();
+  Tensor losses = ops::ctc_loss(lp.detach(), targets, i64(il, {B}), i64(tl, {B}), 0,
+                                ops::CtcReduction::None, false);
+  for (int64_t b = 0; b < B; ++b) {
+    Tensor one = lp.detach().narrow(0, b, 1).clone();
+    one.set_requires_grad(true);
+    Tensor l = ops::ctc_loss(one, targets.narrow(0, b, 1).contiguous(), i64({il[b]}, {1}),
+                             i64({tl[b]}, {1}), 0, ops::CtcReduction::Sum, false);
+    EXPECT_EQ(l.item(), losses.to_vector()[b]) << b;
+    l.backward();
+    EXPECT_TRUE(test::bitwise_equal(one.grad(), lp.grad().narrow(0, b, 1))) << b;
+  }
+}

@@ -287,3 +287,15 @@ TEST(BatchNorm, BadInputs) {
               has_op);
   EXPECT_THROW(ops::batch_norm(Tensor::zeros({2}), Tensor(), Tensor(), rm, rv, true), Error);
 }
+
+TEST(BatchNorm, ReadOnlyRunningStatsOnlyInEval) {
+  std::vector<double> m = {0.5, -0.5}, v = {2.0, 0.5};
+  Tensor rm = Tensor::from_external(m.data(), {2}, DType::F64, Device::cpu(), nullptr, true);
+  Tensor rv = Tensor::from_external(v.data(), {2}, DType::F64, Device::cpu(), nullptr, true);
+  Generator gen(27);
+  Tensor x = Tensor::randn({3, 2}, gen, 1.0, DType::F64);
+  BnRef ref = ref_batch_norm(x.to_vector(), 3, 2, 1, {1, 1}, {0, 0}, m, v, false, 0.1, 1e-5);
+  EXPECT_LT(max_diff(ops::batch_norm(x, Tensor(), Tensor(), rm, rv, false).to_vector(), ref.y), 1e-12);
+  EXPECT_THAT(error_of([&] { ops::batch_norm(x, Tensor(), Tensor(), rm, rv, true); }),
+              HasSubstr("read-only"));
+}
