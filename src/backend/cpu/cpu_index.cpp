@@ -50,52 +50,45 @@ void CpuBackend::index_add(const Tensor& gy_c, int64_t dim, const Tensor& index,
   });
 }
 
-void CpuBackend::gather(const Tensor& x_c, int64_t dim, const Tensor& index, Tensor& y) {
-  Split sx = split_at(x_c.shape(), dim);
-  Split si = split_at(index.shape(), dim);
+// Calls fn(e, off): for each element e of `index` (row-major), the offset in the contiguous
+// tensor of `x_shape` that element addresses (its own coordinates, with `dim` replaced by the
+// index value). Shared by gather and its adjoint scatter_add.
+namespace {
+template <typename Fn>
+void for_each_gather_offset(const Tensor& index, const Shape& x_shape, int64_t dim, Fn&& fn) {
   Tensor idx = index.contiguous();
+  const Shape& ishape = index.shape();
+  const Shape xstr = contiguous_strides(x_shape);
+  const int64_t total = index.numel();
+  const int64_t nd = static_cast<int64_t>(ishape.size());
+  for (int64_t e = 0; e < total; ++e) {
+    int64_t rem = e, off = 0;
+    for (int64_t d = nd - 1; d >= 0; --d) {
+      int64_t c = rem % ishape[d];
+      rem /= ishape[d];
+      off += (d == dim ? index_at(idx, e) : c) * xstr[d];
+    }
+    fn(e, off);
+  }
+}
+}  // namespace
+
+void CpuBackend::gather(const Tensor& x_c, int64_t dim, const Tensor& index, Tensor& y) {
   dispatch_float(x_c.dtype(), "gather", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* px = x_c.data<T>();
     T* py = y.data<T>();
-    // index.shape <= x.shape in every dim but `dim` (checked by the op); walk index's layout.
-    const Shape& ishape = index.shape();
-    const Shape xstr = contiguous_strides(x_c.shape());
-    const int64_t total = index.numel();
-    const int64_t nd = static_cast<int64_t>(ishape.size());
-    for (int64_t e = 0; e < total; ++e) {
-      int64_t rem = e, off = 0;
-      for (int64_t d = nd - 1; d >= 0; --d) {
-        int64_t c = rem % ishape[d];
-        rem /= ishape[d];
-        off += (d == dim ? index_at(idx, e) : c) * xstr[d];
-      }
-      py[e] = px[off];
-    }
-    (void)sx;
-    (void)si;
+    for_each_gather_offset(index, x_c.shape(), dim, [&](int64_t e, int64_t off) { py[e] = px[off]; });
   });
 }
 
 void CpuBackend::scatter_add(const Tensor& gy_c, int64_t dim, const Tensor& index, Tensor& gx) {
-  Tensor idx = index.contiguous();
+  // Serial, in index order: repeated indices add in a fixed order (deterministic).
   dispatch_float(gx.dtype(), "scatter_add", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* pg = gy_c.data<T>();
     T* px = gx.data<T>();
-    const Shape& ishape = index.shape();
-    const Shape xstr = contiguous_strides(gx.shape());
-    const int64_t total = index.numel();
-    const int64_t nd = static_cast<int64_t>(ishape.size());
-    for (int64_t e = 0; e < total; ++e) {
-      int64_t rem = e, off = 0;
-      for (int64_t d = nd - 1; d >= 0; --d) {
-        int64_t c = rem % ishape[d];
-        rem /= ishape[d];
-        off += (d == dim ? index_at(idx, e) : c) * xstr[d];
-      }
-      px[off] += pg[e];
-    }
+    for_each_gather_offset(index, gx.shape(), dim, [&](int64_t e, int64_t off) { px[off] += pg[e]; });
   });
 }
 
