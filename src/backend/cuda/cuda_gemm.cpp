@@ -28,8 +28,9 @@ MatLayout layout_of(const Tensor& t, const char* what, int64_t batch) {
   const int64_t rows = t.size(1), cols = t.size(2);
   ASR_CHECK(cols <= 1 || t.strides()[2] == 1, "gemm", what, " ", t.describe(),
             " needs unit stride in its last dim, got strides ", shape_str(t.strides()));
-  // A single-row matrix may carry any row stride; cuBLAS still wants ld >= row length.
-  int64_t ld = rows <= 1 ? std::max<int64_t>(cols, 1) : t.strides()[1];
+  // A single-row (or empty) matrix may carry any row stride; cuBLAS still wants
+  // ld >= row length.
+  int64_t ld = (rows <= 1 || cols == 0) ? std::max<int64_t>(cols, 1) : t.strides()[1];
   if (ld < std::max<int64_t>(cols, 1))
     not_implemented("gemm", str_cat(what, " ", t.describe(), " with overlapping rows (strides ",
                                     shape_str(t.strides()), ")"));

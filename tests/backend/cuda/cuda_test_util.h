@@ -24,8 +24,8 @@ inline ::testing::AssertionResult all_close(const std::vector<double>& got,
     return ::testing::AssertionFailure() << "size " << got.size() << " vs " << want.size();
   for (size_t i = 0; i < got.size(); ++i) {
     const double tol = atol + rtol * std::fabs(want[i]);
-    const bool both_nan = std::isnan(got[i]) && std::isnan(want[i]);
-    if (!both_nan && !(std::fabs(got[i] - want[i]) <= tol))
+    const bool same = got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i]));
+    if (!same && !(std::fabs(got[i] - want[i]) <= tol))  // `same` covers matching infinities
       return ::testing::AssertionFailure()
              << "element " << i << ": got " << got[i] << ", want " << want[i] << " (tol " << tol
              << ")";
