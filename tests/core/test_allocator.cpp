@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "asr/core/allocator.h"
+#include "asr/core/caching_allocator.h"
 #include "asr/core/tensor.h"
 #include "asr/ops/ops.h"
 
@@ -50,4 +51,12 @@ TEST(CpuAllocator, TracksPeakAndReleasesCache) {
   EXPECT_EQ(a.stats().bytes_in_use, base);
   a.release_cache();
   EXPECT_EQ(a.stats().bytes_cached, 0u);
+}
+
+TEST(CpuAllocator, SizeClassesArePowersOfTwoThenMegabytes) {
+  auto& a = static_cast<CachingAllocator&>(cpu_allocator());
+  EXPECT_EQ(a.size_class(1), 64u);
+  EXPECT_EQ(a.size_class(65), 128u);
+  EXPECT_EQ(a.size_class(1u << 20), 1u << 20);
+  EXPECT_EQ(a.size_class((1u << 20) + 1), 2u << 20);
 }

@@ -1,38 +1,28 @@
 #pragma once
-// Caching device allocator for one GPU: freed blocks go onto per-size-class free lists and are
-// handed out again, so a warm training step never calls cudaMalloc/cudaFree (both synchronise
-// the device). All work runs on the legacy default stream for now, so a block freed by the host
-// can be reused at once: later kernels are ordered after the ones that used it. The CUDA issue
-// adds streams (and then per-stream pools).
-#include <map>
-#include <mutex>
-#include <vector>
-
-#include "asr/core/allocator.h"
+// Caching device allocator for one GPU (the free-list cache is asr::CachingAllocator): a warm
+// training step never calls cudaMalloc/cudaFree (both synchronise the device). All work runs on
+// the legacy default stream for now, so a block freed by the host can be reused at once: later
+// kernels are ordered after the ones that used it. The CUDA issue adds streams (and then
+// per-stream pools).
+#include "asr/core/caching_allocator.h"
 
 namespace asr::cuda {
 
-class CudaCachingAllocator final : public Allocator {
+class CudaCachingAllocator final : public CachingAllocator {
  public:
-  explicit CudaCachingAllocator(int device) : device_(device) {}
-  ~CudaCachingAllocator() override;
+  // 512 B minimum keeps every block aligned for vector loads; 2 MiB granules above 1 MiB bound
+  // the waste of large activations to < 2 MiB each.
+  explicit CudaCachingAllocator(int device)
+      : CachingAllocator(512, size_t{2} << 20), device_(device) {}
+  ~CudaCachingAllocator() override { release_all_noexcept(); }
 
-  void* allocate(size_t bytes) override;
-  void deallocate(void* ptr, size_t bytes) override;
-  AllocatorStats stats() const override;
-  void reset_peak() override;
-  void release_cache() override;
-
-  // Rounded block size: powers of two from 512 B up to 1 MiB, then multiples of 2 MiB.
-  static size_t size_class(size_t bytes);
+ protected:
+  void* system_allocate(size_t bytes) override;
+  void system_free(void* ptr) override;
+  [[noreturn]] void out_of_memory(size_t bytes, const AllocatorStats& stats) override;
 
  private:
-  void release_cache_locked();
-
   int device_;
-  mutable std::mutex mu_;
-  std::map<size_t, std::vector<void*>> free_;
-  AllocatorStats stats_;
 };
 
 }  // namespace asr::cuda

@@ -39,14 +39,13 @@ TEST(CudaBackendNoGpu, LibraryVersions) {
 }
 
 TEST(CudaBackendNoGpu, AllocatorSizeClasses) {
-  using cuda::CudaCachingAllocator;
-  EXPECT_EQ(CudaCachingAllocator::size_class(0), 512u);
-  EXPECT_EQ(CudaCachingAllocator::size_class(1), 512u);
-  EXPECT_EQ(CudaCachingAllocator::size_class(513), 1024u);
-  EXPECT_EQ(CudaCachingAllocator::size_class(1u << 20), 1u << 20);
-  EXPECT_EQ(CudaCachingAllocator::size_class((1u << 20) + 1), 2u << 20);
-  EXPECT_EQ(CudaCachingAllocator::size_class((5u << 20) + 7), 6u << 20);
-  CudaCachingAllocator a(0);  // no device touched until the first allocation
+  cuda::CudaCachingAllocator a(0);  // no device touched until the first allocation
+  EXPECT_EQ(a.size_class(0), 512u);
+  EXPECT_EQ(a.size_class(1), 512u);
+  EXPECT_EQ(a.size_class(513), 1024u);
+  EXPECT_EQ(a.size_class(1u << 20), 1u << 20);
+  EXPECT_EQ(a.size_class((1u << 20) + 1), 2u << 20);
+  EXPECT_EQ(a.size_class((5u << 20) + 7), 6u << 20);
   EXPECT_EQ(a.stats().system_allocs, 0u);
   a.release_cache();
 }
