@@ -1,8 +1,9 @@
 #pragma once
-// Each subcommand registers itself on the CLI11 app and returns the exit code when it runs.
+// Each subcommand registers itself on the CLI11 app and returns the function that runs it.
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 namespace asr::cli {
 
@@ -11,8 +12,11 @@ enum ExitCode : int { kOk = 0, kFailure = 1, kUsage = 2 };
 
 using CommandRunner = std::function<int()>;
 
-// Adds `demo` to the app; the returned runner is called when the subcommand was chosen.
-CommandRunner add_demo_command(CLI::App& app);
+CommandRunner add_demo_command(CLI::App& app);        // cmd_demo.cpp
+CommandRunner add_info_command(CLI::App& app);        // cmd_info.cpp
+CommandRunner add_import_command(CLI::App& app);      // cmd_import.cpp
+CommandRunner add_transcribe_command(CLI::App& app);  // cmd_transcribe.cpp
+
 // Multi-line build description for --version.
 std::string version_text();
 

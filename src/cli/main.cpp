@@ -12,9 +12,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", [] { return version_text(); });
   app.require_subcommand(1);
   app.footer("Run 'asr-adapt COMMAND --help' for a command's options.");
+  // Registration order is the order --help lists them in.
   std::vector<std::pair<CLI::App*, CommandRunner>> commands;
-  CommandRunner demo = add_demo_command(app);
-  commands.emplace_back(app.get_subcommand("demo"), demo);
+  for (auto add : {add_info_command, add_import_command, add_transcribe_command, add_demo_command}) {
+    CommandRunner run = add(app);
+    commands.emplace_back(app.get_subcommands([](CLI::App*) { return true; }).back(), run);
+  }
 
   try {
     app.parse(argc, argv);

@@ -16,6 +16,66 @@ std::vector<std::pair<std::string, Tensor>> Module::named_parameters(const std::
   return out;
 }
 
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers(const std::string& prefix) const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [name, t] : buffers_) out.emplace_back(prefix + name, t);
+  for (const auto& [name, child] : children_) {
+    auto sub = child->named_buffers(prefix + name + ".");
+    out.insert(out.end(), sub.begin(), sub.end());
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_state(const std::string& prefix) const {
+  auto out = named_parameters(prefix);
+  auto bufs = named_buffers(prefix);
+  out.insert(out.end(), bufs.begin(), bufs.end());
+  return out;
+}
+
+void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool strict,
+                             const std::string& prefix) {
+  std::vector<std::string> missing, mismatched;
+  std::map<std::string, bool> used;
+  for (auto& [name, dst] : named_state(prefix)) {
+    auto it = state.find(name);
+    if (it == state.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    used[name] = true;
+    const Tensor& src = it->second;
+    if (src.shape() != dst.shape()) {
+      mismatched.push_back(name + " (checkpoint " + shape_str(src.shape()) + ", model " +
+                           shape_str(dst.shape()) + ")");
+      continue;
+    }
+    // Re-point dst at src's memory (converted to dst's dtype only if they differ).
+    Tensor s = src.detach();
+    if (s.dtype() != dst.dtype() || s.device() != dst.device()) s = s.to(dst.dtype()).to(dst.device());
+    if (!s.is_contiguous()) s = s.contiguous();
+    auto& impl = *dst.impl();
+    impl.storage = s.impl()->storage;
+    impl.strides = s.strides();
+    impl.offset = s.offset();
+    impl.grad.reset();
+  }
+  std::vector<std::string> unexpected;
+  if (strict) {
+    for (auto& [name, t] : state)
+      if (name.compare(0, prefix.size(), prefix) == 0 && !used.count(name)) unexpected.push_back(name);
+  }
+  auto join = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (size_t i = 0; i < v.size() && i < 8; ++i) out += (i ? ", " : "") + v[i];
+    if (v.size() > 8) out += str_cat(" (and ", v.size() - 8, " more)");
+    return out;
+  };
+  if (!mismatched.empty()) throw Error("load_state_dict: shape mismatch for " + join(mismatched));
+  if (strict && !missing.empty()) throw Error("load_state_dict: missing keys " + join(missing));
+  if (strict && !unexpected.empty()) throw Error("load_state_dict: unexpected keys " + join(unexpected));
+}
+
 std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> out;
   for (auto& [n, t] : named_parameters()) out.push_back(t);
@@ -55,6 +115,12 @@ Tensor& Module::register_parameter(const std::string& name, Tensor t, bool train
   t.set_requires_grad(trainable);
   params_.emplace_back(name, t);
   return params_.back().second;
+}
+
+Tensor& Module::register_buffer(const std::string& name, Tensor t) {
+  t.set_name(name);
+  buffers_.emplace_back(name, t);
+  return buffers_.back().second;
 }
 
 Linear::Linear(int64_t in_features, int64_t out_features, bool bias, Generator& gen) {

@@ -2,6 +2,7 @@
 // nn modules: named parameters in a tree, as PyTorch's nn.Module, so state-dict names can mirror
 // NeMo's keys. Freezing a module clears requires_grad on its parameters: frozen parameters never
 // get gradient buffers (see autograd/node.h).
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -17,6 +18,15 @@ class Module {
   virtual ~Module() = default;
   // Every parameter below this module, with dotted names ("encoder.layers.0.weight").
   std::vector<std::pair<std::string, Tensor>> named_parameters(const std::string& prefix = "") const;
+  // Non-trainable state (BatchNorm running statistics, ...).
+  std::vector<std::pair<std::string, Tensor>> named_buffers(const std::string& prefix = "") const;
+  // Parameters and buffers: the state dict, with PyTorch-style dotted names.
+  std::vector<std::pair<std::string, Tensor>> named_state(const std::string& prefix = "") const;
+  // Points every state tensor at the tensor of the same name in `state` (no copy when the dtype
+  // matches; so mmap'ed read-only weights stay shared). strict: missing keys, unexpected keys
+  // (under `prefix`) and shape mismatches are errors that name the keys.
+  void load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true,
+                       const std::string& prefix = "");
   std::vector<Tensor> parameters() const;
   std::vector<Tensor> trainable_parameters() const;
   int64_t num_parameters() const;
@@ -27,6 +37,7 @@ class Module {
 
  protected:
   Tensor& register_parameter(const std::string& name, Tensor t, bool trainable = true);
+  Tensor& register_buffer(const std::string& name, Tensor t);
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
     children_.emplace_back(name, m);
@@ -35,6 +46,7 @@ class Module {
 
  private:
   std::vector<std::pair<std::string, Tensor>> params_;
+  std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

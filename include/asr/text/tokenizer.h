@@ -1,0 +1,31 @@
+#pragma once
+// The model's SentencePiece tokenizer (libsentencepiece), loaded from the checkpoint's bytes.
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace asr::text {
+
+class Tokenizer {
+ public:
+  // `source` names the file it came from, for error messages.
+  static Tokenizer from_sentencepiece(const std::string& model_bytes, const std::string& source);
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+  ~Tokenizer();
+
+  std::vector<int64_t> encode(const std::string& text) const;
+  // NeMo's detokenisation: pieces -> SentencePiece decode, then whitespace before "supported
+  // punctuation" (Unicode P* characters found in the vocabulary) removed.
+  std::string decode(const std::vector<int64_t>& ids) const;
+  int64_t vocab_size() const;  // V (without the CTC blank)
+  std::string piece(int64_t id) const;
+  int64_t unk_id() const;
+
+ private:
+  Tokenizer();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace asr::text
