@@ -12,9 +12,16 @@ Regenerate (from the repository root; needs espeak-ng and sox on PATH):
     .venv-nemo/bin/pip install "nemo_toolkit[asr]==3.0.0" h5py
     .venv-nemo/bin/python tools/make_nemo_fixtures.py
 
-Seeds are fixed. Audio, tokenizer and every number in the HDF5 files are reproducible with the
-same NeMo / torch / espeak-ng / sox versions; the .nemo tar files are not byte-identical across
-runs (tar member mtimes), although their contents (config, weights, tokenizer) are.
+Takes ~20 s on 2 CPU cores (the pip install takes several minutes: it pulls torch + CUDA wheels).
+Seeds are fixed, torch runs single-threaded, the .nemo artifact uuids are seeded and tar/gzip/zip
+metadata is zeroed, so a rerun with the same NeMo / torch / espeak-ng / sox versions rewrites every
+file byte-identically (checked with NeMo 3.0.0, torch 2.15.0, espeak-ng 1.51, SoX 14.4.2).
+
+How the "random" models are made: NeMo's own init under a fixed seed, then (randomize()) every
+BatchNorm gets random weight/bias/running_mean/running_var (var in [0.5, 2)), every LayerNorm a
+random weight/bias, pos_bias_u/v random; the subsampling weights are rescaled to He init (torch's
+default leaves the encoder output nearly constant over time), the CTC decoder weight is x4 and
+the blank logit gets a bias so that ~40-50% of frames are blank.
 
 Outputs (tests/fixtures/nemo/):
     conformer_ctc.nemo, fastconformer_ctc.nemo   real NeMo checkpoints (model.save_to)
@@ -23,7 +30,7 @@ Outputs (tests/fixtures/nemo/):
     bad/                                        malformed checkpoints for import tests
 See tools/README.md for the HDF5 layout.
 """
-import copy
+import contextlib
 import gzip
 import io
 import json
@@ -50,12 +57,12 @@ SR = 16000
 # --------------------------------------------------------------------------------------------
 # 1. Text: a small English corpus for the tokenizer; the utterances come from it.
 # --------------------------------------------------------------------------------------------
-UTTERANCES = [  # (file name, text); the last one is the 44.1 kHz stereo file
+UTTERANCES = [  # (file name, text); the last one is the 22.05 kHz stereo file
     ("utt0.wav", "the cat sat on the mat."),
     ("utt1.wav", "don't open the red door"),
     ("utt2.wav", "is it raining today?"),
     ("utt3.wav", "seven green apples, please."),
-    ("utt4_44k_stereo.wav", "we'll meet at the old station."),
+    ("utt4_22k_stereo.wav", "we'll meet at the old station."),
 ]
 
 DET = ["the", "a", "my", "your", "our", "this", "that", "every", "one"]
@@ -91,14 +98,19 @@ def make_corpus():
 #    scripts/tokenizers/process_asr_text_tokenizer.py / create_spt_model (no bos/eos/pad,
 #    hard_vocab_limit=false, character_coverage=1.0, remove_extra_whitespaces=false), plus
 #    num_threads=1 and a fixed seed so that it is reproducible.
+#    conformer_ctc keeps SentencePiece's default normalizer (nmt_nfkc: a ~240 KB precompiled
+#    charsmap inside tokenizer.model, as in released NeMo models); fastconformer_ctc uses
+#    --normalization_rule_name=identity (no charsmap) so that it, and bad/ made from it, stay
+#    small. On this lowercase ASCII corpus both give the same pieces.
 # --------------------------------------------------------------------------------------------
 VOCAB_SIZE = 64
+NORMALIZATION = {"conformer_ctc": "nmt_nfkc", "fastconformer_ctc": "identity"}
 
 
-def train_tokenizer(workdir):
+def train_tokenizer(workdir, normalization):
     import sentencepiece as spm
 
-    tokdir = os.path.join(workdir, "tokenizer")
+    tokdir = os.path.join(workdir, "tokenizer_" + normalization)
     os.makedirs(tokdir)
     with open(os.path.join(tokdir, "text.txt"), "w", encoding="utf8") as f:
         f.write("\n".join(make_corpus()) + "\n")
@@ -110,7 +122,7 @@ def train_tokenizer(workdir):
             f"--input=text.txt --model_prefix=tokenizer --vocab_size={VOCAB_SIZE} "
             "--shuffle_input_sentence=true --hard_vocab_limit=false --model_type=unigram "
             "--character_coverage=1.0 --bos_id=-1 --eos_id=-1 --remove_extra_whitespaces=false "
-            "--num_threads=1 --minloglevel=2"
+            f"--normalization_rule_name={normalization} --num_threads=1 --minloglevel=2"
         )
     finally:
         os.chdir(cwd)
@@ -223,7 +235,7 @@ encoder:
   dropout_att: 0.1
   stochastic_depth_drop_prob: 0.0
   stochastic_depth_mode: linear
-  stochastic_depth_start_layer: 0
+  stochastic_depth_start_layer: 1  # 0 in older copies of the yaml; NeMo 3.0 requires >= 1
 decoder:
   _target_: nemo.collections.asr.modules.ConvASRDecoder
   feat_in: null
@@ -260,7 +272,6 @@ MODELS = {
             "train_ds": {"bucketing_strategy": "fully_randomized"},
             "encoder": {"subsampling": "dw_striding", "subsampling_factor": 8,
                         "subsampling_conv_channels": 32, "conv_kernel_size": 9,
-                        "stochastic_depth_start_layer": 1,
                         "d_model": 64, "n_heads": 4, "n_layers": 2},
             "optim": {"lr": 1e-3, "sched": {"name": "CosineAnnealing", "d_model": None,
                                              "warmup_steps": 15000, "min_lr": 1e-4}},
@@ -282,7 +293,12 @@ def build_cfg(kind, tokdir):
     return full.model
 
 
-def randomize(model, seed):
+PRE_ENCODE_GAIN = 6 ** 0.5  # kaiming_uniform(a=sqrt(5)) std 1/sqrt(3 fan_in) -> sqrt(2/fan_in)
+DECODER_GAIN = 4.0
+BLANK_BIAS = {"conformer_ctc": 8.0, "fastconformer_ctc": 13.0}  # about 40% blank frames
+
+
+def randomize(model, kind, seed):
     """Seeded non-trivial values for everything that default init leaves trivial."""
     import torch
 
@@ -303,8 +319,15 @@ def randomize(model, seed):
         for name, p in model.named_parameters():
             if name.endswith("pos_bias_u") or name.endswith("pos_bias_v"):
                 p.copy_(0.2 * torch.randn(p.shape, generator=g))
-        # sharper output distribution so greedy argmax is not decided by tiny margins
-        model.decoder.decoder_layers[0].weight.mul_(4.0)
+        # torch's default init shrinks the signal through the ReLU conv stack of the subsampling, which
+        # leaves the encoder output almost constant over time (biases dominate): rescale to He init.
+        for m in model.encoder.pre_encode.modules():
+            if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+                m.weight.mul_(PRE_ENCODE_GAIN)
+        # sharper output distribution (greedy argmax not decided by tiny margins), and a blank bias
+        # so that the greedy paths mix blanks, repeats and tokens like a trained CTC model's.
+        model.decoder.decoder_layers[0].weight.mul_(DECODER_GAIN)
+        model.decoder.decoder_layers[0].bias[-1] += BLANK_BIAS[kind]
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,8 +342,9 @@ def synthesize(tmp):
                        check=True)
         dst = os.path.join(AUDIO, fname)
         if "stereo" in fname:
-            # 44.1 kHz s16 stereo: channels differ in gain and by a 2 ms delay, so a downmix matters
-            cmd = ["sox", "-D", raw, "-r", "44100", "-b", "16", "-c", "2", dst,
+            # espeak's own 22.05 kHz, s16 stereo: channels differ in gain and by a 2 ms delay, so the
+            # downmix matters
+            cmd = ["sox", "-D", raw, "-r", "22050", "-b", "16", "-c", "2", dst,
                    "remix", "1v0.9", "1v0.5", "delay", "0", "0.002"]
         else:
             cmd = ["sox", "-D", raw, "-r", "16000", "-b", "16", "-c", "1", dst]
@@ -352,8 +376,6 @@ def h5_put(g, name, a, compress=True):
 
 def h5_str(g, name, s):
     """A string as a UTF-8 uint8 dataset (readable with numeric HDF5 readers) + a str attribute."""
-    import h5py
-
     b = np.frombuffer(s.encode("utf8"), dtype=np.uint8) if s else np.zeros((0,), np.uint8)
     g.create_dataset(name + "_utf8", data=b, track_times=False)
     g.attrs[name] = s
@@ -368,18 +390,57 @@ def greedy_collapse(ids, blank):
     return out
 
 
+# Frame-level label sequences (pieces; "<b>" = blank) for NeMo's greedy CTC decoding and its
+# text post-processing, independent of any model output.
+DECODING_CASES = [
+    ["<b>", "\u2581the", "\u2581the", "<b>", "\u2581the", "\u2581cat", "\u2581cat", "<b>", "<b>"],
+    ["\u2581the", "\u2581cat", "\u2581", ",", "\u2581is", "\u2581th", "e", "r", "e", "\u2581", "?"],
+    ["\u2581", "\u2581it", "'", "s", "<b>", "\u2581", "'", "\u2581", "."],
+    ["<b>", "<b>", "<b>", "<b>"],
+    ["\u2581a", "<unk>", "<unk>", "<b>", "<unk>", "\u2581door", "\u2581"],
+    ["\u2581", "\u2581", "\u2581m", "at", "at", "<b>", "at", "\u2581", "\u2581", "."],
+    [".", ",", "\u2581", "\u2581", "?", "e", "\u2581", "'", "'"],
+]
+
+
+def write_decoding_cases(f, model, blank):
+    import torch
+
+    sp = model.tokenizer.tokenizer
+    g = f.create_group("decoding")
+    g.attrs["note"] = ("frame-level argmax sequences run through model.decoding (greedy_batch) as "
+                       "log_softmax(12*one_hot); transcript = NeMo's text incl. the space-before-"
+                       "punctuation fix; supported_punctuation = chars of category P* in vocab pieces")
+    g.attrs["supported_punctuation"] = "".join(sorted(model.decoding.supported_punctuation or []))
+    for c, pieces in enumerate(DECODING_CASES):
+        ids = [blank if p == "<b>" else sp.piece_to_id(p) for p in pieces]
+        assert all(sp.id_to_piece(i) == p for i, p in zip(ids, pieces) if p != "<b>"), pieces
+        lp = torch.log_softmax(12.0 * torch.nn.functional.one_hot(torch.tensor(ids), blank + 1).float(), -1)[None]
+        hyp = model.decoding.ctc_decoder_predictions_tensor(lp, decoder_lengths=torch.tensor([len(ids)]),
+                                                            return_hypotheses=True)[0]
+        coll = greedy_collapse(ids, blank)
+        gc = g.create_group(f"case{c}")
+        h5_put(gc, "frame_ids", np.array(ids, dtype=np.int64))
+        h5_put(gc, "greedy_ids", np.array(coll, dtype=np.int64))
+        h5_str(gc, "transcript", hyp.text)
+        h5_str(gc, "transcript_before_punct_fix", model.decoding.decode_ids_to_str(coll))
+        gc.attrs["pieces"] = json.dumps(pieces)
+
+
 def run_model(kind, nemo_path, entries, h5_path):
     import h5py
     import torch
     import nemo
     import librosa
+    import soundfile
+    import soxr
     from nemo.collections.asr.models import EncDecCTCModelBPE
     from nemo.collections.asr.losses.ctc import CTCLoss
+    from nemo.collections.asr.parts.mixins.transcription import TranscribeConfig
     from nemo.collections.asr.parts.preprocessing.segment import AudioSegment
 
     model = EncDecCTCModelBPE.restore_from(nemo_path, map_location="cpu")
-    model.eval()
-    model.preprocessor.featurizer.dither = 0.0  # eval never dithers anyway; be explicit
+    model.eval()  # eval: no dither, dropout off, BatchNorm uses running stats
     blank = model.decoder.num_classes_with_blank - 1
     V = blank
     tok = model.tokenizer
@@ -400,9 +461,17 @@ def run_model(kind, nemo_path, entries, h5_path):
         names.append(fname)
 
     f = h5py.File(h5_path, "w", track_order=True)
-    f.attrs["nemo_version"] = nemo.__version__
-    f.attrs["torch_version"] = torch.__version__
-    f.attrs["librosa_version"] = librosa.__version__
+    f.attrs["nemo_version"] = str(nemo.__version__)
+    f.attrs["torch_version"] = str(torch.__version__)
+    f.attrs["librosa_version"] = str(librosa.__version__)
+    f.attrs["soxr_version"] = str(soxr.__version__)
+    f.attrs["notes"] = (
+        "CPU fp32, model.eval(). Audio: soundfile float32 (s16 / 32768), via NeMo AudioSegment. "
+        "features has 1 + L//160 columns (STFT frames) but feature_length = L//160: the columns at "
+        "or beyond feature_length are zeroed by NeMo; likewise encoded/log_probs have "
+        "ceil(columns/4 or /8) frames of which encoded_length are valid. Compare only valid frames. "
+        "ctc_loss = NeMo CTCLoss(reduction='none') = per-utterance NLL (not length-normalized); "
+        "ctc_loss_model_reduction = model.loss on a batch of one.")
     f.attrs["model"] = kind
     f.attrs["nemo_file"] = os.path.basename(nemo_path)
     enc = model.cfg.encoder
@@ -419,6 +488,7 @@ def run_model(kind, nemo_path, entries, h5_path):
     f.attrs["num_utterances"] = len(entries)
     f.attrs["ctc_reduction"] = reduction
     f.attrs["vocabulary"] = json.dumps(list(model.decoder.vocabulary))
+    f.attrs["tokenizer_normalization"] = NORMALIZATION[kind]
     f.attrs["resampler"] = "librosa.resample(res_type='soxr_hq') via AudioSegment.from_file(target_sr=16000)"
 
     singles = []
@@ -437,7 +507,9 @@ def run_model(kind, nemo_path, entries, h5_path):
             hyp = model.decoding.ctc_decoder_predictions_tensor(lp, decoder_lengths=elen, return_hypotheses=True)[0]
             argmax = lp[0, : elen[0]].argmax(-1)
             ids = greedy_collapse(argmax.tolist(), blank)
-            assert ids == [int(v) for v in hyp.y_sequence], (ids, hyp.y_sequence)
+            # hyp.y_sequence is the frame-level argmax; hyp.text the collapsed, detokenized text
+            assert argmax.tolist() == [int(v) for v in hyp.y_sequence], (argmax, hyp.y_sequence)
+            raw_text = model.decoding.decode_ids_to_str(ids)  # SentencePiece decode, before punct fix
             top2 = lp[0, : elen[0]].topk(2, dim=-1).values
             margin = float((top2[:, 0] - top2[:, 1]).min())
 
@@ -447,7 +519,7 @@ def run_model(kind, nemo_path, entries, h5_path):
             g.attrs["audio_length"] = int(L[0])
             if "stereo" in fname:
                 h5_put(g, "audio_resampled", x.numpy())  # NeMo's 16 kHz mono input (after downmix+resample)
-                with __import__("soundfile").SoundFile(os.path.join(AUDIO, fname)) as sfh:
+                with soundfile.SoundFile(os.path.join(AUDIO, fname)) as sfh:
                     g.attrs["source_sample_rate"] = sfh.samplerate
                     g.attrs["source_channels"] = sfh.channels
                 g.attrs["channel_selector"] = "average"
@@ -462,25 +534,30 @@ def run_model(kind, nemo_path, entries, h5_path):
             h5_put(g, "greedy_ids", np.array(ids, dtype=np.int64))
             h5_put(g, "argmax", argmax.numpy().astype(np.int64))
             h5_str(g, "transcript", hyp.text)
+            h5_str(g, "transcript_before_punct_fix", raw_text)
             g.attrs["argmax_min_margin"] = margin
             singles.append(dict(feats=feats[0], encd=encd[0], lp=lp[0], text=hyp.text,
                                 loss=float(loss_none[0]), T=int(flen[0]), Tp=int(elen[0]), margin=margin))
 
-        # ---- transcribe() on the files (NeMo's own data path, lhotse by default) ----
+        # ---- transcribe() on the files: NeMo's own data path ----
+        # mono 16 kHz files: the default (lhotse) dataloader.
         paths = [os.path.join(AUDIO, n) for n in names]
         tr = model.transcribe(paths[:-1], batch_size=len(paths) - 1, num_workers=0, verbose=False)
+        model.eval()
         tr = [h.text if hasattr(h, "text") else h for h in tr]
         for i, s in enumerate(tr):
             assert s == singles[i]["text"], (i, s, singles[i]["text"])
-        try:
-            tr_st = model.transcribe(paths[-1:], batch_size=1, num_workers=0, verbose=False,
-                                     channel_selector="average")
-            tr_st = [h.text if hasattr(h, "text") else h for h in tr_st][0]
-        except Exception as e:  # noqa: BLE001
-            tr_st = f"<transcribe failed: {type(e).__name__}: {e}>"
-        f[f"utt{len(entries)-1}"].attrs["transcribe_api_text"] = tr_st
-        summary["transcribe_stereo"] = tr_st
-        summary["transcribe_stereo_matches"] = tr_st == singles[-1]["text"]
+        # stereo 22.05 kHz file: lhotse cannot average channels ("Channel selector average not found
+        # in cut.custom") and rejects [1, 2, T] without a selector, so use the classic
+        # AudioToBPEDataset path (AudioSegment: channel mean, then librosa soxr_hq), which feeds
+        # the model the same samples as above (checked bit-identical while writing this script).
+        tr_st = model.transcribe(paths[-1:], override_config=TranscribeConfig(
+            use_lhotse=False, batch_size=1, num_workers=0, channel_selector="average", verbose=False))
+        model.eval()
+        tr_st = [h.text if hasattr(h, "text") else h for h in tr_st][0]
+        assert tr_st == singles[-1]["text"], (tr_st, singles[-1]["text"])
+        f[f"utt{len(entries) - 1}"].attrs["transcribe_api"] = (
+            "transcribe(override_config=TranscribeConfig(use_lhotse=False, channel_selector='average'))")
 
         # ---- padded batch of all utterances ----
         B = len(sigs)
@@ -532,9 +609,11 @@ def run_model(kind, nemo_path, entries, h5_path):
             dmax["loss"] = max(dmax["loss"], abs(float(loss_b_none[i]) - s["loss"]))
             assert hyps_b[i].text == s["text"], (i, hyps_b[i].text, s["text"])
         g.attrs["max_abs_diff_vs_single"] = json.dumps(dmax)
+        write_decoding_cases(f, model, blank)
     f.close()
 
     summary.update(
+        transcribe_matches="yes (asserted)",
         V=V, reduction=reduction,
         lengths=[(int(s.numel()), sg["T"], sg["Tp"]) for s, sg in zip(sigs, singles)],
         transcripts=[s["text"] for s in singles], losses=[s["loss"] for s in singles],
@@ -619,6 +698,29 @@ def make_bad(good_nemo):
             "  unknown_global.nemo              valid config + tokenizer with that ckpt as model_weights.ckpt\n")
 
 
+@contextlib.contextmanager
+def _reproducible_save(seed):
+    """Make model.save_to() reproducible: artifacts are stored as "<uuid4hex>_<basename>" (seed
+    uuid4), and the folder is tarred with tar.add() (zero member mtimes/owners). Member names,
+    order, modes and contents are otherwise untouched."""
+    orig, orig_uuid4 = tarfile.TarFile.add, uuid.uuid4
+    urng = random.Random(seed)
+
+    def add(self, name, arcname=None, recursive=True, *, filter=None):
+        def norm(ti):
+            ti.mtime, ti.uid, ti.gid, ti.uname, ti.gname = 0, 0, 0, "", ""
+            return filter(ti) if filter else ti
+
+        return orig(self, name, arcname, recursive, filter=norm)
+
+    tarfile.TarFile.add = add
+    uuid.uuid4 = lambda: uuid.UUID(int=urng.getrandbits(128), version=4)
+    try:
+        yield
+    finally:
+        tarfile.TarFile.add, uuid.uuid4 = orig, orig_uuid4
+
+
 # --------------------------------------------------------------------------------------------
 def main():
     import torch
@@ -636,23 +738,24 @@ def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
-    tmp = tempfile.mkdtemp(prefix="nemo_fixtures_")
+    # fixed work dir: its path ends up in model_config.yaml as the (stale) tokenizer.dir
+    tmp = os.path.join(tempfile.gettempdir(), "asr_adapt_nemo_fixtures")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
     try:
-        tokdir = train_tokenizer(tmp)
+        tokdirs = {n: train_tokenizer(tmp, n) for n in sorted(set(NORMALIZATION.values()))}
         entries = synthesize(tmp)
         write_manifest(entries)
-        # artifact names inside .nemo are "<uuid4hex>_<basename>": make them reproducible
-        urng = random.Random(SEED)
-        uuid.uuid4 = lambda: uuid.UUID(int=urng.getrandbits(128), version=4)
         summaries = {}
         for k, kind in enumerate(MODELS):
             torch.manual_seed(SEED + k)
-            cfg = build_cfg(kind, tokdir)
+            cfg = build_cfg(kind, tokdirs[NORMALIZATION[kind]])
             model = EncDecCTCModelBPE(cfg=cfg)
-            randomize(model, SEED + 100 + k)
+            randomize(model, kind, SEED + 100 + k)
             model.eval()
             path = os.path.join(OUT, f"{kind}.nemo")
-            model.save_to(path)
+            with _reproducible_save(SEED + k):
+                model.save_to(path)
             back = EncDecCTCModelBPE.restore_from(path, map_location="cpu")
             sd0, sd1 = model.state_dict(), back.state_dict()
             assert sd0.keys() == sd1.keys() and all(torch.equal(sd0[n], sd1[n]) for n in sd0)
