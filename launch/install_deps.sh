@@ -9,7 +9,7 @@ PACKAGES=(
   libopenblas-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
   libyaml-cpp-dev googletest libgtest-dev libbenchmark-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev
-  libarchive-dev libzip-dev libsndfile1-dev libsamplerate0-dev libfftw3-dev libsentencepiece-dev
+  libarchive-dev libzip-dev libsndfile1-dev libsoxr-dev libfftw3-dev libsentencepiece-dev
 )
 
 missing=()

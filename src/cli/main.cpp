@@ -1,4 +1,5 @@
 // asr-adapt: the command-line entry point. Each subcommand lives in its own cmd_*.cpp.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -8,6 +9,9 @@
 
 int main(int argc, char** argv) {
   using namespace asr::cli;
+  // Logs and progress go to stderr so stdout carries only results (transcripts, JSON lines).
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
   CLI::App app{"asr-adapt: customise a pretrained NeMo Conformer-CTC model with adapters"};
   app.set_version_flag("--version", [] { return version_text(); });
   app.require_subcommand(1);

@@ -1,6 +1,8 @@
 // The CLI as a user meets it: exit codes, --help/--version, config errors, the demo.
 #include <gtest/gtest.h>
 
+#include "support/test_util.h"
+
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -24,7 +26,7 @@ Result run(const std::string& args) {
 }
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  std::string path = ::testing::TempDir() + name;
+  std::string path = asr::test::temp_path(name);
   std::ofstream(path) << text;
   return path;
 }
@@ -69,7 +71,7 @@ TEST(Cli, ConfigErrorsNameFileLineAndKey) {
 }
 
 TEST(Cli, DemoTrainsAndTheLossFalls) {
-  std::string metrics = ::testing::TempDir() + "demo_metrics.jsonl";
+  std::string metrics = asr::test::temp_path("demo_metrics.jsonl");
   Result r = run("demo --steps 150 --seed 7 --metrics " + metrics);
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("after training"), std::string::npos) << r.output;

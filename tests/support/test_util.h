@@ -17,3 +17,13 @@
           << "message was: " << e.what();                                                \
     }                                                                                    \
   } while (0)
+
+#include <unistd.h>
+
+namespace asr::test {
+// A path in gtest's temp folder that no other test process uses (ctest runs tests in parallel,
+// one process per test, so fixed names would race).
+inline std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "asr_" + std::to_string(::getpid()) + "_" + name;
+}
+}  // namespace asr::test

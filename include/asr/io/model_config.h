@@ -32,6 +32,9 @@ struct PreprocessorConfig {
   // NeMo < 2.5 computed L // hop + 1 frames and reflect-padded the STFT; asr-adapt follows the
   // current release unless the config (or the user) asks for the legacy behaviour.
   bool legacy_nemo_pre_2_5 = false;
+  // NeMo's alternative to window_size/window_stride: sizes in samples (0: use the seconds).
+  int64_t n_window_size = 0, n_window_stride = 0;
+  std::string target = "nemo.collections.asr.modules.AudioToMelSpectrogramPreprocessor";
 
   int64_t win_length() const;  // samples
   int64_t hop_length() const;  // samples
@@ -56,6 +59,7 @@ struct EncoderConfig {
   std::string conv_norm_type = "batch_norm";  // batch_norm | layer_norm
   bool use_bias = true;
   double dropout = 0.1, dropout_pre_encoder = 0.1, dropout_emb = 0.1, dropout_att = 0.0;
+  std::string target = "nemo.collections.asr.modules.ConformerEncoder";  // or ...Adapter
 
   int64_t conv_channels() const { return subsampling_conv_channels > 0 ? subsampling_conv_channels : d_model; }
 };
@@ -64,6 +68,7 @@ struct DecoderConfig {
   int64_t feat_in = 176;
   int64_t num_classes = 0;  // V (without blank); the output layer has V + 1 rows
   std::vector<std::string> vocabulary;
+  std::string target = "nemo.collections.asr.modules.ConvASRDecoder";
 };
 
 struct TokenizerConfig {

@@ -24,6 +24,20 @@ struct ModelFile {
 // the problem (truncated archive, missing weights, unknown pickle global, unsupported config...).
 ModelFile load_model_file(const std::string& path);
 
+// What a model file is, from its first bytes (not its name): a plain tar (.nemo), a gzip tar
+// (pre-1.7 .nemo) or HDF5 (.h5). Anything else throws naming the file.
+enum class FileKind { NemoTar, NemoGzip, Hdf5 };
+FileKind detect_file_kind(const std::string& path);
+const char* file_kind_name(FileKind kind);
+
+// The state-dict keys and shapes NeMo's EncDecCTCModelBPE has for `config` (encoder and decoder
+// parameters and buffers; preprocessor buffers when `with_preprocessor`).
+std::map<std::string, Shape> expected_weight_shapes(const ModelConfig& config, bool with_preprocessor = true);
+
+// Checks `weights` against expected_weight_shapes: a missing key, a wrong shape or an unknown
+// encoder/decoder key (adapters and NeMo's optional buffers excepted) throws naming `source`.
+void check_weights(const ModelConfig& config, const StateDict& weights, const std::string& source);
+
 // Writes asr-adapt's HDF5 checkpoint atomically (temp file + rename): one contiguous dataset per
 // state-dict key (same names), the config YAML and the tokenizer bytes.
 void write_model_h5(const ModelFile& model, const std::string& out_path);

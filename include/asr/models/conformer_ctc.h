@@ -17,10 +17,15 @@ struct CtcOutput {
   Tensor encoded;    // [B, d_model, T'] (NeMo's encoder output layout)
 };
 
+class ConformerEncoder;
+class ConvAsrDecoder;
+
 class ConformerCtcModel : public nn::Module {
  public:
-  // Builds the architecture with random weights (PyTorch-style init) from `config`.
-  ConformerCtcModel(const io::ModelConfig& config, Generator& gen);
+  // Builds the architecture with random weights (PyTorch-style init) from `config`, in training
+  // mode as a fresh torch module. `dtype` F64 serves gradient checks. Dropout draws from a
+  // generator the model owns, seeded from `gen`.
+  ConformerCtcModel(const io::ModelConfig& config, Generator& gen, DType dtype = DType::F32);
   ~ConformerCtcModel() override;
 
   // features [B, n_mels, T] f32 (padded), lengths [B] I64. Outputs for a padded batch equal each
@@ -30,16 +35,26 @@ class ConformerCtcModel : public nn::Module {
   int64_t blank() const;
   int64_t num_outputs() const;  // V + 1
   const io::ModelConfig& config() const { return config_; }
+  DType dtype() const { return dtype_; }
+
+  ConformerEncoder& encoder();
+  const ConformerEncoder& encoder() const;
+  ConvAsrDecoder& decoder();
+  const ConvAsrDecoder& decoder() const;
+  // The dropout generator (set its state to reproduce a training step).
+  Generator& dropout_generator();
 
  private:
   struct Impl;
   io::ModelConfig config_;
+  DType dtype_;
   std::unique_ptr<Impl> impl_;
 };
 
 // Builds the model for `file.config` and loads every encoder/decoder weight by name (strict:
 // missing, unexpected or mis-shaped keys are errors naming the key). preprocessor.* keys are left
-// to the FeatureExtractor. Frozen (mmap'ed) weights are shared, not copied.
+// to the FeatureExtractor. Frozen (mmap'ed) weights are shared, not copied. The model comes back
+// in eval mode (dropout off, BatchNorm on running statistics).
 std::unique_ptr<ConformerCtcModel> load_ctc_model(const io::ModelFile& file);
 
 }  // namespace asr::models

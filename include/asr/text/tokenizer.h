@@ -21,6 +21,8 @@ class Tokenizer {
   int64_t vocab_size() const;  // V (without the CTC blank)
   std::string piece(int64_t id) const;
   int64_t unk_id() const;
+  // The "supported punctuation" decode() attaches to the preceding word, sorted (code points).
+  const std::u32string& supported_punctuation() const;
 
  private:
   Tokenizer();

@@ -1,0 +1,360 @@
+// asr-adapt's HDF5 checkpoint (docs/checkpoint-format.md): /weights/<state-dict key> contiguous,
+// uncompressed, 64-byte aligned datasets, so a reader can mmap the file once (read-only, shared
+// between processes) and wrap each dataset in place; config and tokenizer travel with them.
+#include <fcntl.h>
+#include <hdf5.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "asr/autograd/node.h"
+#include "loaders.h"
+
+namespace asr::io {
+namespace {
+
+constexpr int64_t kSchemaVersion = 1;
+constexpr const char* kFormat = "asr-adapt checkpoint";
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the mmap loader assumes a little-endian host");
+
+// HDF5 prints its own error stack by default; we report through asr::Error instead.
+class QuietHdf5 {
+ public:
+  QuietHdf5() {
+    H5Eget_auto2(H5E_DEFAULT, &fn_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, fn_, data_); }
+
+ private:
+  H5E_auto2_t fn_ = nullptr;
+  void* data_ = nullptr;
+};
+
+// Closes an HDF5 id with the right function when it leaves scope.
+class Id {
+ public:
+  Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Id() {
+    if (id_ >= 0) close_(id_);
+  }
+  Id(const Id&) = delete;
+  Id& operator=(const Id&) = delete;
+  operator hid_t() const { return id_; }
+  bool ok() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+void check(herr_t rc, const std::string& path, const std::string& what) {
+  if (rc < 0) throw Error(str_cat(path, ": HDF5 failed to ", what));
+}
+
+hid_t bool_type() {  // h5py's representation of numpy bool
+  hid_t t = H5Tenum_create(H5T_NATIVE_INT8);
+  int8_t v = 0;
+  H5Tenum_insert(t, "FALSE", &v);
+  v = 1;
+  H5Tenum_insert(t, "TRUE", &v);
+  return t;
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+void write_string_attr(hid_t obj, const char* name, const std::string& value, const std::string& path) {
+  Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type, H5T_VARIABLE);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  Id space(H5Screate(H5S_SCALAR), H5Sclose);
+  Id attr(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  const char* p = value.c_str();
+  if (!attr.ok() || H5Awrite(attr, type, &p) < 0) throw Error(str_cat(path, ": cannot write attribute ", name));
+}
+
+void write_int_attr(hid_t obj, const char* name, int64_t value, const std::string& path) {
+  Id space(H5Screate(H5S_SCALAR), H5Sclose);
+  Id attr(H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  if (!attr.ok() || H5Awrite(attr, H5T_NATIVE_INT64, &value) < 0)
+    throw Error(str_cat(path, ": cannot write attribute ", name));
+}
+
+void write_dataset(hid_t parent, const std::string& name, const Shape& shape, hid_t type, const void* data,
+                   const std::string& path) {
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  Id space(shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+           H5Sclose);
+  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_layout(dcpl, H5D_CONTIGUOUS);
+  H5Pset_obj_track_times(dcpl, false);  // byte-identical files for identical inputs
+  H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+  Id ds(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), H5Dclose);
+  if (!ds.ok()) throw Error(str_cat(path, ": cannot create dataset '", name, "'"));
+  if (shape_numel(shape) > 0) check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), path, "write '" + name + "'");
+}
+
+hid_t file_type_for(DType t, const std::string& key, const std::string& path) {
+  switch (t) {
+    case DType::F32: return H5Tcopy(H5T_IEEE_F32LE);
+    case DType::F64: return H5Tcopy(H5T_IEEE_F64LE);
+    case DType::I64: return H5Tcopy(H5T_STD_I64LE);
+    case DType::I32: return H5Tcopy(H5T_STD_I32LE);
+    case DType::Bool: return bool_type();
+    default: throw Error(str_cat(path, ": cannot store '", key, "' of type ", dtype_name(t)));
+  }
+}
+
+std::string base_name(const std::string& p) { return p.substr(p.find_last_of('/') + 1); }
+
+void fsync_path(const std::string& p, bool directory) {
+  int fd = ::open(p.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
+  if (fd < 0) throw Error(str_cat(p, ": cannot open for fsync (", std::strerror(errno), ")"));
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) throw Error(str_cat(p, ": fsync failed (", std::strerror(errno), ")"));
+}
+
+// ---- reading ----------------------------------------------------------------------------------
+
+struct Mapping {  // the whole file, mapped read-only and shared; unmapped with the last tensor
+  void* base = nullptr;
+  size_t size = 0;
+  ~Mapping() {
+    if (base) munmap(base, size);
+  }
+};
+
+std::shared_ptr<Mapping> map_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw Error(str_cat(path, ": cannot open (", std::strerror(errno), ")"));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    ::close(fd);
+    throw Error(str_cat(path, ": cannot stat (", std::strerror(errno), ")"));
+  }
+  auto m = std::make_shared<Mapping>();
+  m->size = static_cast<size_t>(st.st_size);
+  void* p = m->size ? mmap(nullptr, m->size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+  ::close(fd);
+  if (p == MAP_FAILED) throw Error(str_cat(path, ": cannot mmap (", std::strerror(errno), ")"));
+  m->base = p;
+  return m;
+}
+
+std::string read_string_attr(hid_t obj, const char* name, const std::string& path) {
+  if (H5Aexists(obj, name) <= 0) throw Error(str_cat(path, ": attribute '", name, "' is missing"));
+  Id attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  Id ftype(H5Aget_type(attr), H5Tclose);
+  if (H5Tget_class(ftype) != H5T_STRING) throw Error(str_cat(path, ": attribute '", name, "' is not a string"));
+  std::string out;
+  if (H5Tis_variable_str(ftype) > 0) {
+    Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5Tget_cset(ftype));
+    char* s = nullptr;
+    check(H5Aread(attr, type, &s), path, str_cat("read attribute '", name, "'"));
+    if (s) out = s;
+    H5free_memory(s);
+  } else {
+    std::vector<char> buf(H5Tget_size(ftype) + 1, '\0');
+    Id type(H5Tcopy(ftype), H5Tclose);
+    check(H5Aread(attr, type, buf.data()), path, str_cat("read attribute '", name, "'"));
+    out = std::string(buf.data());
+  }
+  return out;
+}
+
+int64_t read_int_attr(hid_t obj, const char* name, const std::string& path) {
+  if (H5Aexists(obj, name) <= 0) throw Error(str_cat(path, ": attribute '", name, "' is missing"));
+  Id attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
+  int64_t v = 0;
+  check(H5Aread(attr, H5T_NATIVE_INT64, &v), path, str_cat("read attribute '", name, "'"));
+  return v;
+}
+
+Shape dataset_shape(hid_t ds) {
+  Id space(H5Dget_space(ds), H5Sclose);
+  int nd = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(static_cast<size_t>(std::max(nd, 0)));
+  if (nd > 0) H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  return Shape(dims.begin(), dims.end());
+}
+
+// The dtype a dataset is stored as, if it is one we can map as-is; `exact` is false when HDF5
+// must convert (another byte order or width), then the loader reads instead of mapping.
+DType dataset_dtype(hid_t type, bool& exact) {
+  exact = true;
+  switch (H5Tget_class(type)) {
+    case H5T_FLOAT:
+      if (H5Tequal(type, H5T_IEEE_F32LE) > 0) return DType::F32;
+      if (H5Tequal(type, H5T_IEEE_F64LE) > 0) return DType::F64;
+      exact = false;
+      return DType::F32;
+    case H5T_INTEGER:
+      if (H5Tequal(type, H5T_STD_I64LE) > 0) return DType::I64;
+      if (H5Tequal(type, H5T_STD_I32LE) > 0) return DType::I32;
+      exact = false;
+      return DType::I64;
+    case H5T_ENUM: {
+      Id base(H5Tget_super(type), H5Tclose);
+      if (H5Tget_size(type) == 1 && H5Tget_nmembers(type) == 2) return DType::Bool;
+      break;
+    }
+    default:
+      break;
+  }
+  throw Error("unsupported HDF5 datatype");
+}
+
+hid_t mem_type_for(DType t) {
+  switch (t) {
+    case DType::F32: return H5Tcopy(H5T_NATIVE_FLOAT);
+    case DType::F64: return H5Tcopy(H5T_NATIVE_DOUBLE);
+    case DType::I64: return H5Tcopy(H5T_NATIVE_INT64);
+    case DType::I32: return H5Tcopy(H5T_NATIVE_INT32);
+    default: return bool_type();
+  }
+}
+
+// One weight: wrapped in place inside the mapping when stored contiguously and aligned, else read
+// (HDF5 converting as needed) into a buffer that is then wrapped read-only all the same.
+Tensor load_weight(hid_t group, const std::string& key, const std::shared_ptr<Mapping>& map,
+                   const std::string& path) {
+  Id ds(H5Dopen2(group, key.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds.ok()) throw Error(str_cat(path, ": cannot open weight '", key, "'"));
+  Id type(H5Dget_type(ds), H5Tclose);
+  bool exact = true;
+  DType dt;
+  try {
+    dt = dataset_dtype(type, exact);
+  } catch (const Error&) {
+    throw Error(str_cat(path, ": weight '", key, "' has an unsupported HDF5 datatype"));
+  }
+  const Shape shape = dataset_shape(ds);
+  const size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dt);
+  if (nbytes == 0) return Tensor::empty(shape, dt);
+
+  Id dcpl(H5Dget_create_plist(ds), H5Pclose);
+  const haddr_t off = H5Dget_offset(ds);
+  const bool mappable = exact && map && H5Pget_layout(dcpl) == H5D_CONTIGUOUS && off != HADDR_UNDEF &&
+                        off % dtype_size(dt) == 0 && off <= map->size && nbytes <= map->size - off &&
+                        H5Dget_storage_size(ds) == nbytes;
+  if (mappable) {
+    std::shared_ptr<Mapping> keep = map;
+    return Tensor::from_external(static_cast<char*>(map->base) + off, shape, dt, Device::cpu(),
+                                 [keep](void*) {}, true);
+  }
+  auto* buf = static_cast<char*>(std::malloc(nbytes));
+  if (!buf) throw Error(str_cat(path, ": out of memory reading '", key, "'"));
+  Id mtype(mem_type_for(dt), H5Tclose);
+  if (H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+    std::free(buf);
+    throw Error(str_cat(path, ": cannot read weight '", key, "' (truncated or corrupt file?)"));
+  }
+  return Tensor::from_external(buf, shape, dt, Device::cpu(), [](void* p) { std::free(p); }, true);
+}
+
+herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* out) {
+  static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+  return 0;
+}
+
+}  // namespace
+
+void write_model_h5(const ModelFile& model, const std::string& out_path) {
+  QuietHdf5 quiet;
+  const std::string tmp = str_cat(out_path, ".tmp-", ::getpid());
+  struct RemoveOnFailure {
+    const std::string& p;
+    bool done = false;
+    ~RemoveOnFailure() {
+      if (!done) std::remove(p.c_str());
+    }
+  } cleanup{tmp};
+  autograd::NoGradGuard no_grad;
+  {
+    Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    H5Pset_alignment(fapl, 1, 64);  // every object 64-byte aligned: mapped tensors are SIMD-friendly
+    Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose);
+    if (!file.ok()) throw Error(str_cat(out_path, ": cannot create ", tmp));
+    write_string_attr(file, "format", kFormat, out_path);
+    write_int_attr(file, "schema_version", kSchemaVersion, out_path);
+    write_string_attr(file, "asr_adapt_version", ASR_VERSION, out_path);
+    write_string_attr(file, "source_file", base_name(model.path), out_path);
+    write_string_attr(file, "model_config_yaml", model.config.yaml, out_path);
+    write_int_attr(file, "num_weights", static_cast<int64_t>(model.weights.size()), out_path);
+    write_dataset(file, "tokenizer_model", {static_cast<int64_t>(model.tokenizer_model.size())}, H5T_STD_U8LE,
+                  model.tokenizer_model.data(), out_path);
+
+    Id gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose);
+    H5Pset_obj_track_times(gcpl, false);
+    Id group(H5Gcreate2(file, "weights", H5P_DEFAULT, gcpl, H5P_DEFAULT), H5Gclose);
+    if (!group.ok()) throw Error(str_cat(out_path, ": cannot create group /weights"));
+    for (const auto& [key, tensor] : model.weights) {
+      if (key.empty() || key.find('/') != std::string::npos || key == "." || key == "..")
+        throw Error(str_cat(out_path, ": state-dict key '", key, "' cannot be an HDF5 dataset name"));
+      Tensor t = tensor.to(Device::cpu());
+      if (t.dtype() == DType::F16 || t.dtype() == DType::BF16) t = t.to(DType::F32);
+      t = t.contiguous();
+      Id ftype(file_type_for(t.dtype(), key, out_path), H5Tclose);
+      write_dataset(group, key, t.shape(), ftype, t.numel() ? t.raw_data() : nullptr, out_path);
+    }
+    check(H5Fflush(file, H5F_SCOPE_GLOBAL), out_path, "flush");
+  }  // closes the file
+  fsync_path(tmp, false);
+  if (std::rename(tmp.c_str(), out_path.c_str()) != 0)
+    throw Error(str_cat(out_path, ": cannot rename ", tmp, " into place (", std::strerror(errno), ")"));
+  cleanup.done = true;
+  const size_t slash = out_path.find_last_of('/');
+  fsync_path(slash == std::string::npos ? "." : (slash == 0 ? "/" : out_path.substr(0, slash)), true);
+}
+
+ModelFile load_model_h5(const std::string& path) {
+  QuietHdf5 quiet;
+  Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file.ok()) throw Error(str_cat(path, ": cannot open as HDF5 (truncated or corrupt?)"));
+  if (H5Aexists(file, "format") <= 0 || read_string_attr(file, "format", path) != kFormat)
+    throw Error(str_cat(path, ": an HDF5 file, but not an asr-adapt checkpoint (no format attribute; ",
+                        "import a .nemo with 'asr-adapt import')"));
+  const int64_t version = read_int_attr(file, "schema_version", path);
+  if (version != kSchemaVersion)
+    throw Error(str_cat(path, ": checkpoint schema version ", version, " is not supported (this build reads ",
+                        kSchemaVersion, ")"));
+  ModelFile mf;
+  mf.path = path;
+  mf.config = parse_model_config(read_string_attr(file, "model_config_yaml", path), path + ":model_config_yaml");
+
+  {
+    Id ds(H5Dopen2(file, "tokenizer_model", H5P_DEFAULT), H5Dclose);
+    if (!ds.ok()) throw Error(str_cat(path, ": dataset 'tokenizer_model' is missing"));
+    Shape s = dataset_shape(ds);
+    if (s.size() != 1) throw Error(str_cat(path, ": 'tokenizer_model' is not a byte vector"));
+    mf.tokenizer_model.resize(static_cast<size_t>(s[0]));
+    if (s[0] > 0 && H5Dread(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, mf.tokenizer_model.data()) < 0)
+      throw Error(str_cat(path, ": cannot read 'tokenizer_model' (truncated or corrupt file?)"));
+  }
+
+  if (H5Lexists(file, "weights", H5P_DEFAULT) <= 0) throw Error(str_cat(path, ": group /weights is missing"));
+  Id group(H5Gopen2(file, "weights", H5P_DEFAULT), H5Gclose);
+  std::vector<std::string> names;
+  check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_name, &names), path, "list /weights");
+
+  std::shared_ptr<Mapping> map = map_file(path);
+  for (const std::string& key : names) {
+    Tensor t = load_weight(group, key, map, path);
+    mf.weights.emplace(key, t.set_name(key));
+  }
+  check_weights(mf.config, mf.weights, path);
+  return mf;
+}
+
+}  // namespace asr::io
