@@ -14,6 +14,7 @@
 #include "asr/autograd/node.h"
 #include "asr/nn/module.h"
 #include "asr/ops/ops.h"
+#include "asr/text/ctc_decoding.h"
 #include "commands.h"
 
 namespace asr::cli {
@@ -151,37 +152,12 @@ class TinyCtcModel : public nn::Module {
   std::shared_ptr<nn::Linear> out_;
 };
 
-int64_t edit_distance(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
-  std::vector<int64_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int64_t>(j);
-  for (size_t i = 1; i <= a.size(); ++i) {
-    int64_t diag = row[0];
-    row[0] = static_cast<int64_t>(i);
-    for (size_t j = 1; j <= b.size(); ++j) {
-      int64_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// Greedy CTC decoding (argmax, collapse repeats, drop blanks) -> label error rate.
+// Greedy CTC decoding -> label error rate (edit distance / reference labels).
 double label_error_rate(const Tensor& log_probs, const Batch& batch, int64_t blank) {
-  const int64_t B = log_probs.size(0), T = log_probs.size(1), V = log_probs.size(2);
-  std::vector<double> lp = log_probs.to_vector();
-  std::vector<double> il = batch.input_lengths.to_vector();
+  std::vector<std::vector<int64_t>> hyps = text::ctc_greedy_decode(log_probs, batch.input_lengths, blank);
   int64_t errors = 0, total = 0;
-  for (int64_t b = 0; b < B; ++b) {
-    std::vector<int64_t> hyp;
-    int64_t prev = -1;
-    for (int64_t t = 0; t < static_cast<int64_t>(il[b]); ++t) {
-      const double* row = lp.data() + (b * T + t) * V;
-      int64_t best = std::max_element(row, row + V) - row;
-      if (best != prev && best != blank) hyp.push_back(best);
-      prev = best;
-    }
-    errors += edit_distance(hyp, batch.labels[b]);
+  for (size_t b = 0; b < hyps.size(); ++b) {
+    errors += text::edit_distance(hyps[b], batch.labels[b]);
     total += static_cast<int64_t>(batch.labels[b].size());
   }
   return static_cast<double>(errors) / static_cast<double>(std::max<int64_t>(total, 1));

@@ -86,6 +86,7 @@ struct Options {
   std::string model, manifest;
   std::vector<std::string> files;
   bool json = false;
+  bool legacy_features = false;
   int64_t batch_size = 16;
 };
 
@@ -104,6 +105,7 @@ int run_transcribe(const Options& o) {
 
   const auto t_load = Clock::now();
   io::ModelFile mf = io::load_model_file(o.model);
+  if (o.legacy_features) mf.config.preprocessor.legacy_nemo_pre_2_5 = true;
   text::Tokenizer tokenizer = text::Tokenizer::from_sentencepiece(mf.tokenizer_model, o.model);
   audio::FeatureExtractor fx(mf.config.preprocessor, buffer(mf, "preprocessor.featurizer.fb"),
                              buffer(mf, "preprocessor.featurizer.window"));
@@ -200,6 +202,9 @@ CommandRunner add_transcribe_command(CLI::App& app) {
   input->add_option("files", o->files, "Audio files (wav, flac, ogg; any rate, mixed down to mono)");
   input->require_option(1);
   cmd->add_flag("--json", o->json, "Write JSON lines instead of PATH<TAB>TEXT");
+  cmd->add_flag("--legacy-features", o->legacy_features,
+                "Compute features as NeMo < 2.5 did (L//hop+1 frames, reflect-padded STFT), for "
+                "checkpoints trained before NeMo 2.5");
   cmd->add_option("--batch-size", o->batch_size, "Utterances per forward pass (default 16)")
       ->check(CLI::PositiveNumber);
   return [o] { return run_transcribe(*o); };

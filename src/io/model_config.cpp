@@ -165,6 +165,9 @@ void parse_preprocessor(const ConfigReader& r, PreprocessorConfig& p) {
   if (r.lookup(k + "mel_norm").IsDefined() && r.lookup(k + "mel_norm").IsNull()) p.mel_norm = "none";
   r.read(k + "exact_pad", p.exact_pad);
   r.read(k + "frame_splicing", p.frame_splicing);
+  // asr-adapt's own key (also `transcribe --legacy-features`): features as NeMo < 2.5 computed
+  // them (L // hop + 1 frames, reflect-padded STFT), for checkpoints trained before that change.
+  r.read(k + "asr_adapt_legacy_nemo_pre_2_5", p.legacy_nemo_pre_2_5);
 
   if (p.sample_rate <= 0) r.fail(k + "sample_rate", "must be positive");
   if (p.features <= 0) r.fail(k + "features", "must be positive");

@@ -45,7 +45,7 @@ std::vector<std::vector<int64_t>> ctc_greedy_decode(const Tensor& log_probs, con
 namespace {
 
 template <typename T>
-int64_t edit_distance(const std::vector<T>& a, const std::vector<T>& b) {
+int64_t levenshtein(const std::vector<T>& a, const std::vector<T>& b) {
   std::vector<int64_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int64_t>(j);
   for (size_t i = 1; i <= a.size(); ++i) {
@@ -62,6 +62,10 @@ int64_t edit_distance(const std::vector<T>& a, const std::vector<T>& b) {
 
 }  // namespace
 
+int64_t edit_distance(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  return levenshtein(a, b);
+}
+
 ErrorRate word_error_rate(const std::vector<std::string>& hypotheses,
                           const std::vector<std::string>& references, bool use_cer) {
   ASR_CHECK(hypotheses.size() == references.size(), "word_error_rate", "got ", hypotheses.size(),
@@ -71,11 +75,11 @@ ErrorRate word_error_rate(const std::vector<std::string>& hypotheses,
     if (use_cer) {
       // NeMo: list(h) — every code point, spaces included, nothing normalised.
       const std::vector<char32_t> h = utf8_decode(hypotheses[i]), ref = utf8_decode(references[i]);
-      r.errors += edit_distance(h, ref);
+      r.errors += levenshtein(h, ref);
       r.reference_length += static_cast<int64_t>(ref.size());
     } else {
       const std::vector<std::string> h = split_words(hypotheses[i]), ref = split_words(references[i]);
-      r.errors += edit_distance(h, ref);
+      r.errors += levenshtein(h, ref);
       r.reference_length += static_cast<int64_t>(ref.size());
     }
   }

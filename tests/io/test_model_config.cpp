@@ -134,3 +134,9 @@ TEST(ModelConfig, ReportsWrongTypesAndBadYaml) {
   expect_error([] { parse_model_config(replaced(kBaseYaml, "  num_classes: 3\n", "  num_classes: 5\n"), "nc.yaml"); },
                {"'decoder.num_classes'", "vocabulary"});
 }
+
+TEST(ModelConfig, LegacyFeatureModeIsSelectableByConfig) {
+  EXPECT_FALSE(parse_model_config(kBaseYaml, "m.yaml").preprocessor.legacy_nemo_pre_2_5);
+  std::string y = replaced(kBaseYaml, "pad_value: 0.0", "pad_value: 0.0\n  asr_adapt_legacy_nemo_pre_2_5: true");
+  EXPECT_TRUE(parse_model_config(y, "old.yaml").preprocessor.legacy_nemo_pre_2_5);
+}

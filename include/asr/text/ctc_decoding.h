@@ -12,6 +12,9 @@ namespace asr::text {
 std::vector<std::vector<int64_t>> ctc_greedy_decode(const Tensor& log_probs, const Tensor& lengths,
                                                     int64_t blank);
 
+// Levenshtein distance between two token sequences (unit costs).
+int64_t edit_distance(const std::vector<int64_t>& a, const std::vector<int64_t>& b);
+
 struct ErrorRate {
   int64_t errors = 0;
   int64_t reference_length = 0;  // words (or characters for CER)
