@@ -6,10 +6,11 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
-  libopenblas-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
+  libopenblas-dev libopenblas-openmp-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
   libyaml-cpp-dev googletest libgtest-dev libbenchmark-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev
   libarchive-dev libzip-dev libsndfile1-dev libsoxr-dev libfftw3-dev libsentencepiece-dev
+  espeak-ng sox
 )
 
 missing=()

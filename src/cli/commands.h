@@ -16,6 +16,7 @@ CommandRunner add_demo_command(CLI::App& app);        // cmd_demo.cpp
 CommandRunner add_info_command(CLI::App& app);        // cmd_info.cpp
 CommandRunner add_import_command(CLI::App& app);      // cmd_import.cpp
 CommandRunner add_transcribe_command(CLI::App& app);  // cmd_transcribe.cpp
+CommandRunner add_shard_command(CLI::App& app);       // cmd_shard.cpp
 
 // Multi-line build description for --version.
 std::string version_text();

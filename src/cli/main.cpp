@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   app.footer("Run 'asr-adapt COMMAND --help' for a command's options.");
   // Registration order is the order --help lists them in.
   std::vector<std::pair<CLI::App*, CommandRunner>> commands;
-  for (auto add : {add_info_command, add_import_command, add_transcribe_command, add_demo_command}) {
+  for (auto add : {add_info_command, add_import_command, add_transcribe_command, add_shard_command,
+                   add_demo_command}) {
     CommandRunner run = add(app);
     commands.emplace_back(app.get_subcommands([](CLI::App*) { return true; }).back(), run);
   }
