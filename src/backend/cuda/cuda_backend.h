@@ -1,8 +1,10 @@
 #pragma once
 // The CUDA backend: one instance per visible device, created on first use by
-// cuda_backend_entry(). Implemented so far: fill, copy (same dtype, contiguous), host transfers,
-// contiguous unary/binary/affine and cuBLAS GEMM; every other kernel throws
-// "<op>: not implemented on CUDA yet". Methods are defined across cuda_*.cpp by kernel family.
+// cuda_backend_entry(). Every Backend kernel runs on the device (f32 and f64): memory and
+// pointwise methods live in cuda_memory.cpp / cuda_pointwise.cpp (kernels in
+// copy_kernels.cu / elementwise_kernels.cu), GEMM in cuda_gemm.cpp (cuBLAS), and the other
+// families (reduce, softmax, norm, random, conv, index, ctc) next to their kernels in
+// <family>_kernels.cu. All kernels run on the legacy default stream and are deterministic.
 #include <mutex>
 
 #include <cublas_v2.h>

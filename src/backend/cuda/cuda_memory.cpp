@@ -1,5 +1,4 @@
-// Fills, same-dtype copies and host transfers. Converting or strided copies come with the CUDA
-// backend issue; until then they throw so a caller never gets silently wrong data.
+// Fills, copies (any strides, any dtype pair: copy_kernels.cu) and host transfers.
 #include <cstring>
 
 #include "cuda_backend.h"
@@ -30,22 +29,29 @@ uint64_t element_pattern(DType t, double value) {
 void CudaBackend::copy(const Tensor& src, Tensor& dst) {
   ASR_CHECK(src.shape() == dst.shape(), "copy", "shape mismatch ", src.describe(), " -> ",
             dst.describe());
-  if (src.dtype() != dst.dtype())
-    not_implemented("copy", str_cat("dtype conversion ", src.describe(), " -> ", dst.describe()));
-  if (!src.is_contiguous() || !dst.is_contiguous())
-    not_implemented("copy", str_cat("strided copy ", src.describe(), " -> ", dst.describe()));
   if (src.numel() == 0) return;
   DeviceGuard guard(device_);
-  // Async on the legacy default stream: ordered with the kernels, no host stall.
-  CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), src.nbytes(),
-                             cudaMemcpyDeviceToDevice, nullptr));
+  if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous()) {
+    // Async on the legacy default stream: ordered with the kernels, no host stall.
+    CUDA_CHECK(cudaMemcpyAsync(dst.raw_data(), src.raw_data(), src.nbytes(),
+                               cudaMemcpyDeviceToDevice, nullptr));
+    return;
+  }
+  const Shape* st[2] = {&src.strides(), &dst.strides()};
+  launch_copy(src.raw_data(), src.dtype(), dst.raw_data(), dst.dtype(),
+              make_layout<2>(src.shape(), st, "copy"), src.numel());
 }
 
 void CudaBackend::fill(Tensor& dst, double value) {
-  if (!dst.is_contiguous()) not_implemented("fill", str_cat("strided fill of ", dst.describe()));
   if (dst.numel() == 0) return;
   DeviceGuard guard(device_);
   const uint64_t pattern = element_pattern(dst.dtype(), value);
+  if (!dst.is_contiguous()) {
+    const Shape* st[1] = {&dst.strides()};
+    launch_fill_strided(dst.raw_data(), dtype_size(dst.dtype()), pattern,
+                        make_layout<1>(dst.shape(), st, "fill"), dst.numel());
+    return;
+  }
   if (pattern == 0) {
     CUDA_CHECK(cudaMemsetAsync(dst.raw_data(), 0, dst.nbytes(), nullptr));
     return;

@@ -1,60 +1,101 @@
-// Host side of the pointwise kernels: layout/dtype checks, then the launchers in
-// elementwise_kernels.cu. Broadcast (stride-0) or strided operands come with the CUDA issue.
+// Host side of the pointwise kernels: contiguous operands of one shape take the flat kernels,
+// anything else (strided views, stride-0 broadcasts) the Layout-driven strided kernels.
 #include "cuda_backend.h"
 #include "cuda_check.h"
+#include "cuda_dispatch.h"
 #include "cuda_kernels.h"
 
 namespace asr::cuda {
 
 namespace {
 
-// Runs f(float tag) or f(double tag) for the dtype; other dtypes are not implemented.
-template <typename F>
-void dispatch_f32_f64(DType t, const char* op, const std::string& what, F&& f) {
-  if (t == DType::F32) {
-    f(float{});
-  } else if (t == DType::F64) {
-    f(double{});
-  } else {
-    not_implemented(op, str_cat("dtype ", dtype_name(t), " (", what, ")"));
-  }
+bool all_flat(const Tensor& out, std::initializer_list<const Tensor*> ins) {
+  if (!out.is_contiguous()) return false;
+  for (const Tensor* t : ins)
+    if (!t->is_contiguous() || t->shape() != out.shape()) return false;
+  return true;
 }
 
-void require_contiguous(const char* op, std::initializer_list<const Tensor*> ts) {
-  for (const Tensor* t : ts)
-    if (!t->is_contiguous()) not_implemented(op, str_cat("strided operand ", t->describe()));
+void check_shapes(const char* op, const Tensor& out, std::initializer_list<const Tensor*> ins) {
+  for (const Tensor* t : ins)
+    ASR_CHECK(t->shape() == out.shape(), op, "operand ", t->describe(), " does not match output ",
+              out.describe());
 }
 
 }  // namespace
 
 void CudaBackend::unary(UnaryOp op, const Tensor& x, Tensor& y) {
-  require_contiguous("unary", {&x, &y});
+  check_shapes("unary", y, {&x});
+  if (y.numel() == 0) return;
   DeviceGuard guard(device_);
-  dispatch_f32_f64(x.dtype(), "unary", x.describe(), [&](auto tag) {
+  dispatch_float(x.dtype(), "unary", [&](auto tag) {
     using T = decltype(tag);
-    launch_unary<T>(op, x.data<T>(), y.data<T>(), x.numel());
+    if (all_flat(y, {&x})) {
+      launch_unary<T>(op, x.data<T>(), y.data<T>(), y.numel());
+    } else {
+      const Shape* st[2] = {&x.strides(), &y.strides()};
+      launch_unary_strided<T>(op, x.data<T>(), y.data<T>(), make_layout<2>(y.shape(), st, "unary"),
+                              y.numel());
+    }
+  });
+}
+
+void CudaBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& gy,
+                                 Tensor& gx) {
+  check_shapes("unary_backward", gx, {&x, &y, &gy});
+  if (gx.numel() == 0) return;
+  DeviceGuard guard(device_);
+  dispatch_float(x.dtype(), "unary_backward", [&](auto tag) {
+    using T = decltype(tag);
+    const Shape* st[4] = {&x.strides(), &y.strides(), &gy.strides(), &gx.strides()};
+    launch_unary_backward<T>(op, x.data<T>(), y.data<T>(), gy.data<T>(), gx.data<T>(),
+                             make_layout<4>(gx.shape(), st, "unary_backward"), gx.numel());
   });
 }
 
 void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
-  if (a.shape() != b.shape() || a.shape() != out.shape())
-    not_implemented("binary", str_cat("broadcast operands ", a.describe(), " and ", b.describe()));
-  // expand() of a size-1 dim gives stride 0, which is not contiguous: broadcasts land here too.
-  require_contiguous("binary", {&a, &b, &out});
+  check_shapes("binary", out, {&a, &b});
+  if (out.numel() == 0) return;
   DeviceGuard guard(device_);
-  dispatch_f32_f64(out.dtype(), "binary", out.describe(), [&](auto tag) {
+  dispatch_float(out.dtype(), "binary", [&](auto tag) {
     using T = decltype(tag);
-    launch_binary<T>(op, a.data<T>(), b.data<T>(), out.data<T>(), out.numel());
+    if (all_flat(out, {&a, &b})) {
+      launch_binary<T>(op, a.data<T>(), b.data<T>(), out.data<T>(), out.numel());
+    } else {
+      const Shape* st[3] = {&a.strides(), &b.strides(), &out.strides()};
+      launch_binary_strided<T>(op, a.data<T>(), b.data<T>(), out.data<T>(),
+                               make_layout<3>(out.shape(), st, "binary"), out.numel());
+    }
   });
 }
 
 void CudaBackend::affine(const Tensor& x, double alpha, double beta, Tensor& y) {
-  require_contiguous("affine", {&x, &y});
+  check_shapes("affine", y, {&x});
+  if (y.numel() == 0) return;
   DeviceGuard guard(device_);
-  dispatch_f32_f64(x.dtype(), "affine", x.describe(), [&](auto tag) {
+  dispatch_float(x.dtype(), "affine", [&](auto tag) {
     using T = decltype(tag);
-    launch_affine<T>(x.data<T>(), static_cast<T>(alpha), static_cast<T>(beta), y.data<T>(),
-                     x.numel());
+    const T a = static_cast<T>(alpha), b = static_cast<T>(beta);
+    if (all_flat(y, {&x})) {
+      launch_affine<T>(x.data<T>(), a, b, y.data<T>(), y.numel());
+    } else {
+      const Shape* st[2] = {&x.strides(), &y.strides()};
+      launch_affine_strided<T>(x.data<T>(), a, b, y.data<T>(),
+                               make_layout<2>(y.shape(), st, "affine"), y.numel());
+    }
+  });
+}
+
+void CudaBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, Tensor& out) {
+  check_shapes("where", out, {&cond, &a, &b});
+  ASR_CHECK(cond.dtype() == DType::Bool, "where", "condition must be bool, got ", cond.describe());
+  if (out.numel() == 0) return;
+  DeviceGuard guard(device_);
+  dispatch_float(out.dtype(), "where", [&](auto tag) {
+    using T = decltype(tag);
+    const Shape* st[4] = {&cond.strides(), &a.strides(), &b.strides(), &out.strides()};
+    launch_where<T>(cond.data<uint8_t>(), a.data<T>(), b.data<T>(), out.data<T>(),
+                    make_layout<4>(out.shape(), st, "where"), out.numel());
   });
 }
 
