@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "asr/autograd/node.h"
+#include "asr/backend/backend.h"
 #include "asr/ops/ops.h"
 
 namespace asr::autograd {
@@ -58,7 +59,12 @@ Tensor record_fn(Tensor output, const char* name, std::initializer_list<const Te
 std::vector<Tensor> AccumulateGrad::apply(const Tensor& grad_output) {
   auto impl = leaf.lock();
   if (!impl) return {};
-  if (!impl->grad) {
+  if (impl->grad_in_place) {
+    // Caller-owned buffer (a view into a flat gradient buffer): add in place, never reallocate.
+    Tensor buf(impl->grad);
+    Tensor g = grad_output.shape() == impl->shape ? grad_output : grad_output.reshape(impl->shape);
+    backend_for(buf.device()).binary(BinaryOp::Add, buf, g, buf);
+  } else if (!impl->grad) {
     // The first gradient is owned by the leaf (copied if it aliases another tensor's memory).
     Tensor g = grad_output.is_contiguous() ? grad_output.detach() : grad_output.contiguous();
     if (g.shape() != impl->shape) g = g.reshape(impl->shape);

@@ -151,12 +151,30 @@ Tensor& Tensor::set_requires_grad(bool r) {
   ASR_CHECK(!r || is_floating(dtype()), "Tensor::set_requires_grad", "integer tensor ", describe(),
             " cannot require grad");
   impl()->requires_grad = r;
-  if (!r) impl()->grad.reset();
+  if (!r) {
+    impl()->grad.reset();
+    impl()->grad_in_place = false;
+  }
   return *this;
 }
 
 Tensor Tensor::grad() const { return impl()->grad ? Tensor(impl()->grad) : Tensor(); }
-void Tensor::zero_grad() { impl()->grad.reset(); }
+void Tensor::zero_grad() {
+  if (impl()->grad_in_place) {
+    Tensor(impl()->grad).fill_(0.0);
+  } else {
+    impl()->grad.reset();
+  }
+}
+
+void Tensor::set_grad_buffer(const Tensor& buffer) {
+  ASR_CHECK(is_leaf() && impl()->requires_grad, "set_grad_buffer", "tensor ", describe(),
+            " is not a leaf that requires grad");
+  ASR_CHECK(buffer.shape() == shape() && buffer.dtype() == dtype() && buffer.device() == device(),
+            "set_grad_buffer", "buffer ", buffer.describe(), " does not match ", describe());
+  impl()->grad = buffer.impl();
+  impl()->grad_in_place = true;
+}
 
 void Tensor::backward() const {
   ASR_CHECK(numel() == 1, "backward", "implicit gradient needs a single-element tensor, got ",

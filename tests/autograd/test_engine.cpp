@@ -97,3 +97,23 @@ TEST(Autograd, OnlyLeavesWithRequiresGradGetGradients) {
   EXPECT_FALSE(b.grad().defined());
   EXPECT_FALSE(c.grad().defined());  // non-leaf: not retained
 }
+
+TEST(Autograd, GradientsAccumulateInPlaceIntoAFlatBuffer) {
+  // Two parameters whose gradients live in one flat buffer (as adapter parameters do).
+  Tensor flat = Tensor::zeros({5}, DType::F64);
+  Tensor a = Tensor::from_vector(std::vector<double>{1, 2}, {2}, DType::F64).set_requires_grad(true);
+  Tensor b = Tensor::from_vector(std::vector<double>{3, 4, 5}, {3}, DType::F64).set_requires_grad(true);
+  a.set_grad_buffer(flat.narrow(0, 0, 2));
+  b.set_grad_buffer(flat.narrow(0, 2, 3));
+  void* storage = flat.raw_data();
+  ops::sum(ops::add(ops::scale(ops::mul(a, a), 1.0), ops::sum(ops::scale(b, 3.0)))).backward();
+  // d(a^2)/da = 2a; the scalar sum(3b) is broadcast over a's 2 elements, so d/db = 2 * 3.
+  EXPECT_EQ(flat.to_vector(), (std::vector<double>{2, 4, 6, 6, 6}));
+  ops::sum(ops::mul(a, a)).backward();  // accumulates
+  EXPECT_EQ(flat.to_vector(), (std::vector<double>{4, 8, 6, 6, 6}));
+  EXPECT_EQ(a.grad().raw_data(), storage);  // a's gradient is the buffer itself
+  a.zero_grad();
+  b.zero_grad();
+  EXPECT_EQ(flat.to_vector(), (std::vector<double>{0, 0, 0, 0, 0}));
+  EXPECT_ASR_ERROR(a.set_grad_buffer(Tensor::zeros({3}, DType::F64)), "set_grad_buffer");
+}

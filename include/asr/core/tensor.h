@@ -33,6 +33,9 @@ struct TensorImpl {
   std::shared_ptr<TensorImpl> grad;
   std::shared_ptr<autograd::Node> grad_fn;
   std::weak_ptr<autograd::Node> grad_accumulator;  // leaf: shared by every graph that uses it
+  // True when `grad` is a caller-provided buffer (e.g. a view into one flat gradient buffer for
+  // all adapter parameters): backward accumulates into it in place and zero_grad() zeroes it.
+  bool grad_in_place = false;
   std::string name;                                // optional, for error messages and tests
 };
 
@@ -92,7 +95,11 @@ class Tensor {
   Tensor& set_requires_grad(bool r);
   bool is_leaf() const { return impl()->grad_fn == nullptr; }
   Tensor grad() const;  // undefined until a backward pass produced one
-  void zero_grad();     // drops the grad (keeps no buffer) for leaves
+  void zero_grad();     // drops the grad (keeps no buffer); zeroes a buffer set by set_grad_buffer
+  // Makes `buffer` (same shape, dtype, device; typically a view into a flat buffer) this leaf's
+  // gradient storage: gradients are accumulated into it in place, so a whole parameter group's
+  // gradients can be all-reduced or clipped as one contiguous tensor.
+  void set_grad_buffer(const Tensor& buffer);
   void backward() const;                   // this must be a single-element tensor
   void backward(const Tensor& grad) const;  // seed gradient of the same shape
   Tensor detach() const;                    // same storage, no autograd history
