@@ -64,7 +64,7 @@ Setup& setup() {
 
 void report(benchmark::State& state) {
   state.counters["RTF"] = benchmark::Counter(
-      static_cast<double>(state.iterations()) / kAudioSeconds, benchmark::Counter::kIsRate |
+      static_cast<double>(state.iterations()) * kAudioSeconds, benchmark::Counter::kIsRate |
                                                                    benchmark::Counter::kInvert);
 }
 

@@ -31,6 +31,9 @@ Tensor ConformerConvolution::forward(const Tensor& x, const Tensor& pad_mask) co
   if (pad_mask.defined()) h = ops::masked_fill(h, pad_mask.unsqueeze(-1), 0.0);
   h = depthwise_conv_->forward(h.transpose(1, 2));  // [B, d, T]
   if (batch_norm_) {
+    // Module::train() is not virtual and recurses into every child, so the frozen state is
+    // enforced here, where the statistics are used.
+    if (bn_frozen_ && batch_norm_->is_training()) batch_norm_->train(false);
     h = ops::silu(batch_norm_->forward(h)).transpose(1, 2);
   } else {
     h = ops::silu(layer_norm_->forward(h.transpose(1, 2)));

@@ -3,15 +3,10 @@
 #include "asr/models/conformer_encoder.h"
 #include "asr/models/conv_asr_decoder.h"
 #include "asr/ops/ops.h"
+#include "conformer_ctc_impl.h"
 #include "masks.h"
 
 namespace asr::models {
-
-struct ConformerCtcModel::Impl {
-  GeneratorPtr dropout_gen;
-  std::shared_ptr<ConformerEncoder> encoder;
-  std::shared_ptr<ConvAsrDecoder> decoder;
-};
 
 namespace {
 int64_t vocabulary_size(const io::DecoderConfig& d) {
@@ -30,6 +25,10 @@ ConformerCtcModel::ConformerCtcModel(const io::ModelConfig& config, Generator& g
     throw Error(str_cat("ConformerCtcModel: decoder.feat_in ", config.decoder.feat_in,
                         " differs from encoder.d_model ", config.encoder.d_model));
   impl_->dropout_gen = std::make_shared<Generator>(Generator::hash(gen.seed(), gen.reserve(1)));
+  impl_->adapter_rt = std::make_shared<AdapterRuntime>();
+  impl_->adapter_rt->gen = impl_->dropout_gen;
+  // Adapter init draws from its own stream so adding adapters never shifts the base model's init.
+  impl_->adapter_init = std::make_unique<Generator>(Generator::hash(impl_->dropout_gen->seed(), 0xada));
   impl_->encoder = register_module("encoder",
                                    std::make_shared<ConformerEncoder>(config.encoder, gen, impl_->dropout_gen));
   impl_->decoder = register_module(
@@ -48,9 +47,13 @@ CtcOutput ConformerCtcModel::forward(const Tensor& features, const Tensor& lengt
   std::vector<int64_t> lens =
       detail::lengths_vector(lengths, features.size(0), features.size(2), "ConformerCtcModel.forward");
   Tensor f = features.dtype() == dtype_ ? features : features.to(dtype_);
+  impl_->adapter_rt->aux_losses.clear();
   EncoderOutput enc = impl_->encoder->forward(f, lens);
   CtcOutput out;
-  out.log_probs = impl_->decoder->forward(enc.x);
+  Tensor dec_in = enc.x;
+  if (impl_->decoder_adapters)
+    dec_in = impl_->decoder_adapters->forward_post(dec_in, impl_->decoder->is_training());
+  out.log_probs = impl_->decoder->forward(dec_in);
   out.lengths = Tensor::from_vector(enc.lengths, {static_cast<int64_t>(enc.lengths.size())});
   if (!features.device().is_cpu()) out.lengths = out.lengths.to(features.device());
   out.encoded = enc.x.transpose(1, 2);

@@ -30,9 +30,20 @@ Tensor ConformerLayer::forward(const Tensor& x, const Tensor& pos_emb, const Ten
   Tensor r = x;
   r = ops::add(r, ops::scale(drop(feed_forward1_->forward(norm_feed_forward1_->forward(r))), 0.5));
   r = ops::add(r, drop(self_attn_->forward(norm_self_att_->forward(r), pos_emb, att_mask)));
+  if (adapter_layer_) r = adapter_layer_->forward_mha(r, pos_emb, att_mask, training);
   r = ops::add(r, drop(conv_->forward(norm_conv_->forward(r), pad_mask)));
   r = ops::add(r, ops::scale(drop(feed_forward2_->forward(norm_feed_forward2_->forward(r))), 0.5));
-  return norm_out_->forward(r);
+  Tensor y = norm_out_->forward(r);
+  if (adapter_layer_) y = adapter_layer_->forward_post(y, training);
+  return y;
+}
+
+AdapterSet& ConformerLayer::adapter_layer(const std::shared_ptr<AdapterRuntime>& rt) {
+  if (!adapter_layer_) {
+    adapter_layer_ = register_module("adapter_layer", std::make_shared<AdapterSet>(rt));
+    adapter_layer_->train(is_training());
+  }
+  return *adapter_layer_;
 }
 
 }  // namespace asr::models

@@ -5,7 +5,7 @@
 //
 // DIR/index.json   {"schema_version": 1, "preprocessor_fingerprint": "...", "tokenizer_fingerprint":
 //                   "...", "n_mels": 80, "dtype": "f16"|"f32", "shards": [{"file": "shard-00000.h5",
-//                   "utterances": N, "frames": F, "duration": seconds, "checksum": "sha256-or-xxh..."}]}
+//                   "utterances": N, "frames": F, "duration": seconds, "checksum": "xxh64:<16 hex digits>"}]}
 // DIR/shard-NNNNN.h5, one group-free file:
 //   /features        [sum_T, n_mels]  f16 or f32, chunked [~batch of frames, n_mels]
 //   /feature_offsets [N] i64          first row of utterance i in /features

@@ -3,10 +3,13 @@
 // ConformerLayers) and ConvASRDecoder, with parameter names equal to NeMo's state-dict keys
 // (encoder.layers.0.self_attn.linear_q.weight, decoder.decoder_layers.0.weight, ...).
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "asr/core/generator.h"
 #include "asr/io/model_config.h"
 #include "asr/io/model_file.h"
+#include "asr/models/adapters.h"
 #include "asr/nn/module.h"
 
 namespace asr::models {
@@ -43,6 +46,30 @@ class ConformerCtcModel : public nn::Module {
   const ConvAsrDecoder& decoder() const;
   // The dropout generator (set its state to reproduce a training step).
   Generator& dropout_generator();
+
+  // ---- adapters (NeMo's ASRAdapterModelMixin, spec §5) ----
+  // `name` is "name" or "encoder:name" (every encoder layer, or only `layers`), "decoder:name"
+  // (LinearAdapter before the decoder Conv1d) or "encoder+decoder:name". The adapter starts
+  // enabled; in_features/n_feat is d_model. Keys: encoder.layers.<i>.adapter_layer.<name>.* and
+  // decoder.adapter_layer.<name>.*. Enabled adapters run in insertion order.
+  void add_adapter(const std::string& name, const AdapterConfig& cfg,
+                   const std::vector<int64_t>& layers = {});
+  void set_adapter_enabled(const std::string& name, bool enabled);  // bare name
+  void set_all_adapters_enabled(bool enabled);
+  std::vector<std::string> adapter_names() const;     // insertion order
+  std::vector<std::string> enabled_adapters() const;  // insertion order
+  // NeMo's freeze() + unfreeze_enabled_adapters(freeze_batchnorm=True): every parameter except
+  // those of the enabled adapters stops requiring grad, BatchNorm uses (and keeps) its running
+  // statistics even in train(true), and the trainable parameters are moved into one flat
+  // parameter buffer with one flat gradient buffer (gradients accumulate there in place). Call
+  // again after enabling other adapters; load_state_dict afterwards detaches the buffers.
+  void freeze_base_for_adapters();
+  const Tensor& flat_parameters() const;  // undefined before freeze_base_for_adapters()
+  const Tensor& flat_gradients() const;
+  int64_t num_trainable_parameters() const;  // elements of parameters that require grad
+  // Sum of the adapters' auxiliary (L2) losses registered by the last forward (training only);
+  // undefined when there are none. The trainer adds it to the CTC loss.
+  Tensor auxiliary_loss() const;
 
  private:
   struct Impl;

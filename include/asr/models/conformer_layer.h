@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "asr/models/adapters.h"
 #include "asr/models/layers.h"
 #include "asr/models/rel_pos_attention.h"
 #include "asr/nn/module.h"
@@ -43,8 +44,12 @@ class ConformerConvolution : public nn::Module {
                        bool use_bias, Generator& init);
   // x [B, T, d]; pad_mask Bool [B, T] (true = padding) or undefined -> [B, T, d].
   Tensor forward(const Tensor& x, const Tensor& pad_mask) const;
+  // NeMo's freeze_batchnorm for adapter training: batch_norm then always runs on its running
+  // statistics (and never updates them), even after train(true).
+  void set_batch_norm_frozen(bool frozen) { bn_frozen_ = frozen; }
 
  private:
+  bool bn_frozen_ = false;
   std::shared_ptr<Conv1d> pointwise_conv1_, depthwise_conv_, pointwise_conv2_;
   std::shared_ptr<BatchNorm1d> batch_norm_;
   std::shared_ptr<LayerNorm> layer_norm_;  // conv_norm_type layer_norm (key "batch_norm" too)
@@ -59,6 +64,12 @@ class ConformerLayer : public nn::Module {
                  const Tensor& pad_mask) const;
 
   const ConformerLayerOptions& options() const { return opt_; }
+  ConformerConvolution& conv() { return *conv_; }
+
+  // NeMo's adapter_layer (created, as a child named "adapter_layer", on first use): enabled MHA
+  // adapters run after the attention residual, enabled Linear adapters after norm_out.
+  AdapterSet& adapter_layer(const std::shared_ptr<AdapterRuntime>& rt);
+  AdapterSet* adapter_layer_if_any() const { return adapter_layer_.get(); }
 
  private:
   ConformerLayerOptions opt_;
@@ -68,6 +79,7 @@ class ConformerLayer : public nn::Module {
   std::shared_ptr<ConformerFeedForward> feed_forward1_, feed_forward2_;
   std::shared_ptr<RelPositionMultiHeadAttention> self_attn_;
   std::shared_ptr<ConformerConvolution> conv_;
+  std::shared_ptr<AdapterSet> adapter_layer_;
 };
 
 }  // namespace asr::models

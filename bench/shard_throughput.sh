@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Feature-sharding throughput: `asr-adapt shard` (1 thread and all threads) against NeMo's own
+# preprocessing (tools/nemo_preprocess_bench.py: AudioSegment + model.preprocessor) on the same
+# ~2 minutes of espeak-ng speech, in one run. Prints x real time per core for both and the ratio.
+#
+#   bench/shard_throughput.sh [BUILD_DIR]        (default: build)
+#   env: MODEL (.nemo; default the Conformer-CTC test fixture), NEMO_PY (python with NeMo;
+#        default .venv-nemo/bin/python), AUDIO_SECONDS (default 120), REPEAT (default 3)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build}
+BIN=$BUILD/bin/asr-adapt
+MODEL=${MODEL:-$ROOT/tests/fixtures/nemo/conformer_ctc.nemo}
+NEMO_PY=${NEMO_PY:-$ROOT/.venv-nemo/bin/python}
+AUDIO_SECONDS=${AUDIO_SECONDS:-120}
+REPEAT=${REPEAT:-3}
+NPROC=$(nproc)
+[[ -x $BIN ]] || { echo "no $BIN: build asr-adapt first" >&2; exit 1; }
+command -v espeak-ng >/dev/null || { echo "espeak-ng is needed to make the audio" >&2; exit 1; }
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+# ~6-10 s utterances (three sentences each) until AUDIO_SECONDS of audio, as a NeMo manifest.
+SENTENCES=("the cat sat on the mat" "don't open the red door" "is it raining today"
+           "seven green apples please" "we'll meet at the old station" "the red cat"
+           "open the old door" "green apples today" "meet the cat" "is the station open")
+total=0 i=0
+: > "$TMP/manifest.json"
+while python3 -c "import sys; sys.exit(0 if $total < $AUDIO_SECONDS else 1)"; do
+  n=${#SENTENCES[@]}
+  text="${SENTENCES[$((i % n))]}, ${SENTENCES[$(((i + 3) % n))]}, ${SENTENCES[$(((i + 7) % n))]}"
+  espeak-ng -s $((140 + (i % 5) * 10)) -w "$TMP/utt$i.wav" "$text"
+  d=$(python3 -c "import wave; w = wave.open('$TMP/utt$i.wav'); print(w.getnframes() / w.getframerate())")
+  printf '{"audio_filepath": "utt%d.wav", "duration": %s, "text": "%s"}\n' "$i" "$d" "${text//,/}" >> "$TMP/manifest.json"
+  total=$(python3 -c "print($total + $d)")
+  i=$((i + 1))
+done
+echo "audio: $i utterances, $(python3 -c "print(round($total, 1))") s (espeak-ng, 22.05 kHz -> resampled to the model's rate)"
+
+# Best of REPEAT runs, each into a fresh directory (a rerun would otherwise resume).
+run_asr() {  # threads -> "xrt_per_core"
+  local best=0 r out
+  for r in $(seq "$REPEAT"); do
+    rm -rf "$TMP/shards"
+    out=$("$BIN" shard --model "$MODEL" --manifest "$TMP/manifest.json" --out "$TMP/shards" --threads "$1" 2>/dev/null)
+    x=$(sed -n 's/.*, \([0-9.]*\)x real time per core.*/\1/p' <<< "$out")
+    best=$(python3 -c "print(max($best, $x))")
+  done
+  echo "$best"
+}
+A1=$(run_asr 1)
+AN=$(run_asr "$NPROC")
+echo "asr-adapt shard  1 thread : ${A1}x real time per core"
+echo "asr-adapt shard  $NPROC threads: ${AN}x real time per core"
+
+if [[ -x $NEMO_PY ]]; then
+  N1=$("$NEMO_PY" "$ROOT/tools/nemo_preprocess_bench.py" --model "$MODEL" --manifest "$TMP/manifest.json" \
+        --threads 1 --repeat "$REPEAT" 2>/dev/null | sed -n 's/.*xrt_per_core=\([0-9.]*\).*/\1/p')
+  NN=$("$NEMO_PY" "$ROOT/tools/nemo_preprocess_bench.py" --model "$MODEL" --manifest "$TMP/manifest.json" \
+        --threads "$NPROC" --repeat "$REPEAT" 2>/dev/null | sed -n 's/.*xrt_per_core=\([0-9.]*\).*/\1/p')
+  echo "NeMo preprocessor 1 thread : ${N1}x real time per core"
+  echo "NeMo preprocessor $NPROC workers: ${NN}x real time per core"
+  echo "ratio asr-adapt / NeMo: 1 thread $(python3 -c "print(round($A1 / $N1, 2))"), $NPROC threads $(python3 -c "print(round($AN / $NN, 2))")"
+else
+  echo "NeMo: skipped (no $NEMO_PY)"
+fi

@@ -1,0 +1,152 @@
+// ConformerCtcModel's adapter API: placement by name, enabling, freezing the base model and the
+// flat parameter/gradient buffers of the trainable adapter parameters.
+#include "asr/autograd/node.h"
+#include "asr/ops/ops.h"
+#include "conformer_ctc_impl.h"
+
+namespace asr::models {
+
+namespace {
+// "module:name" -> (encoder?, decoder?, name), as ASRAdapterModelMixin resolves it.
+void parse_adapter_name(const std::string& full, bool& enc, bool& dec, std::string& name) {
+  const size_t colon = full.find(':');
+  const std::string module = colon == std::string::npos ? "" : full.substr(0, colon);
+  name = colon == std::string::npos ? full : full.substr(colon + 1);
+  enc = module.empty() || module == "encoder" || module == "encoder+decoder";
+  dec = module == "decoder" || module == "encoder+decoder";
+  if (!enc && !dec)
+    throw Error("add_adapter: unsupported module '" + module + "' in '" + full +
+                "' (supported: encoder, decoder, encoder+decoder)");
+}
+}  // namespace
+
+void ConformerCtcModel::add_adapter(const std::string& full_name, const AdapterConfig& cfg,
+                                    const std::vector<int64_t>& layers) {
+  bool enc = false, dec = false;
+  std::string name;
+  parse_adapter_name(full_name, enc, dec, name);
+  for (const auto& n : impl_->adapter_names)
+    if (n == name) throw Error("add_adapter: an adapter named '" + name + "' already exists");
+  if (dec && cfg.type != AdapterType::Linear)
+    throw Error("add_adapter: '" + full_name + "': the decoder accepts LinearAdapter only");
+  if (!enc && !layers.empty())
+    throw Error("add_adapter: '" + full_name + "': layer indices apply to encoder adapters only");
+  ConformerEncoder& e = *impl_->encoder;
+  std::vector<int64_t> idx = layers;
+  if (enc && idx.empty())
+    for (int64_t i = 0; i < e.num_layers(); ++i) idx.push_back(i);
+  for (int64_t i : idx)
+    if (i < 0 || i >= e.num_layers())
+      throw Error(str_cat("add_adapter: '", full_name, "': layer index ", i, " out of range [0, ",
+                          e.num_layers(), ")"));
+  const int64_t d = config_.encoder.d_model;
+  for (int64_t i : idx) e.layer(i).adapter_layer(impl_->adapter_rt).add(name, cfg, d, dtype_, *impl_->adapter_init);
+  if (dec) {
+    if (!impl_->decoder_adapters) {
+      // A child of the model named "decoder.adapter_layer" gives NeMo's decoder keys without
+      // changing ConvAsrDecoder.
+      impl_->decoder_adapters =
+          register_module("decoder.adapter_layer", std::make_shared<AdapterSet>(impl_->adapter_rt));
+      impl_->decoder_adapters->train(impl_->decoder->is_training());
+    }
+    impl_->decoder_adapters->add(name, cfg, d, dtype_, *impl_->adapter_init);
+  }
+  impl_->adapter_names.push_back(name);
+}
+
+namespace {
+template <typename F>
+void for_each_set(ConformerEncoder& e, AdapterSet* dec, F f) {
+  for (int64_t i = 0; i < e.num_layers(); ++i)
+    if (AdapterSet* s = e.layer(i).adapter_layer_if_any()) f(*s);
+  if (dec) f(*dec);
+}
+}  // namespace
+
+void ConformerCtcModel::set_adapter_enabled(const std::string& name, bool enabled) {
+  bool found = false;
+  for_each_set(*impl_->encoder, impl_->decoder_adapters.get(), [&](AdapterSet& s) {
+    if (s.has(name)) {
+      s.set_enabled(name, enabled);
+      found = true;
+    }
+  });
+  if (!found) throw Error("set_adapter_enabled: no adapter named '" + name + "'");
+}
+
+void ConformerCtcModel::set_all_adapters_enabled(bool enabled) {
+  for (const auto& n : impl_->adapter_names) set_adapter_enabled(n, enabled);
+}
+
+std::vector<std::string> ConformerCtcModel::adapter_names() const { return impl_->adapter_names; }
+
+std::vector<std::string> ConformerCtcModel::enabled_adapters() const {
+  std::vector<std::string> out;
+  for (const auto& n : impl_->adapter_names) {
+    bool on = false;
+    for_each_set(*impl_->encoder, impl_->decoder_adapters.get(), [&](AdapterSet& s) {
+      if (s.has(n) && s.is_enabled(n)) on = true;
+    });
+    if (on) out.push_back(n);
+  }
+  return out;
+}
+
+void ConformerCtcModel::freeze_base_for_adapters() {
+  const std::vector<std::string> enabled = enabled_adapters();
+  if (enabled.empty()) throw Error("freeze_base_for_adapters: no enabled adapters to train");
+  set_requires_grad(false);
+  ConformerEncoder& e = *impl_->encoder;
+  for (int64_t i = 0; i < e.num_layers(); ++i) e.layer(i).conv().set_batch_norm_frozen(true);
+  for_each_set(e, impl_->decoder_adapters.get(), [&](AdapterSet& s) {
+    for (const auto& n : s.names())
+      if (s.is_enabled(n)) s.adapter(n).set_requires_grad(true);
+  });
+  // One contiguous parameter buffer and one gradient buffer, in state-dict order.
+  std::vector<Tensor> params;
+  int64_t total = 0;
+  for (auto& [n, p] : named_parameters())
+    if (p.requires_grad()) {
+      params.push_back(p);
+      total += p.numel();
+    }
+  Tensor flat_p = Tensor::zeros({total}, dtype_, params.front().device());
+  Tensor flat_g = Tensor::zeros({total}, dtype_, params.front().device());
+  autograd::NoGradGuard ng;
+  int64_t off = 0;
+  for (Tensor& p : params) {
+    const int64_t n = p.numel();
+    Tensor slot = flat_p.narrow(0, off, n).view(p.shape());
+    slot.copy_(p.detach());
+    auto& impl = *p.impl();  // re-point the parameter at its slice, as load_state_dict does
+    impl.storage = slot.impl()->storage;
+    impl.strides = slot.strides();
+    impl.offset = slot.offset();
+    impl.grad.reset();
+    impl.grad_in_place = false;
+    p.set_grad_buffer(flat_g.narrow(0, off, n).view(p.shape()));
+    off += n;
+  }
+  impl_->flat_params = flat_p;
+  impl_->flat_grads = flat_g;
+}
+
+const Tensor& ConformerCtcModel::flat_parameters() const { return impl_->flat_params; }
+const Tensor& ConformerCtcModel::flat_gradients() const { return impl_->flat_grads; }
+
+int64_t ConformerCtcModel::num_trainable_parameters() const {
+  int64_t n = 0;
+  for (const auto& [name, p] : named_parameters())
+    if (p.requires_grad()) n += p.numel();
+  return n;
+}
+
+Tensor ConformerCtcModel::auxiliary_loss() const {
+  const auto& l = impl_->adapter_rt->aux_losses;
+  if (l.empty()) return Tensor();
+  Tensor s = l.front();
+  for (size_t i = 1; i < l.size(); ++i) s = ops::add(s, l[i]);
+  return s;
+}
+
+}  // namespace asr::models
