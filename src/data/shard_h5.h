@@ -6,61 +6,14 @@
 #include <vector>
 
 #include "asr/core/error.h"
+#include "asr/io/hdf5_handles.h"
 
 namespace asr::data::h5 {
 
-// HDF5 prints its own error stack by default; we report through asr::Error instead.
-class Quiet {
- public:
-  Quiet() {
-    H5Eget_auto2(H5E_DEFAULT, &fn_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~Quiet() { H5Eset_auto2(H5E_DEFAULT, fn_, data_); }
+using ::asr::h5::check;
+using ::asr::h5::Id;
+using ::asr::h5::Quiet;
 
- private:
-  H5E_auto2_t fn_ = nullptr;
-  void* data_ = nullptr;
-};
-
-// Closes an HDF5 id with the right function when it leaves scope.
-class Id {
- public:
-  Id() = default;
-  Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~Id() { reset(); }
-  Id(const Id&) = delete;
-  Id& operator=(const Id&) = delete;
-  Id(Id&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
-  Id& operator=(Id&& o) noexcept {
-    if (this != &o) {
-      reset();
-      id_ = o.id_;
-      close_ = o.close_;
-      o.id_ = -1;
-    }
-    return *this;
-  }
-  void reset() {
-    if (id_ >= 0 && close_) close_(id_);
-    id_ = -1;
-  }
-  hid_t release() {  // the caller closes it (to check the status of H5Fclose, say)
-    const hid_t id = id_;
-    id_ = -1;
-    return id;
-  }
-  operator hid_t() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
- private:
-  hid_t id_ = -1;
-  herr_t (*close_)(hid_t) = nullptr;
-};
-
-inline void check(herr_t rc, const std::string& path, const std::string& what) {
-  if (rc < 0) throw Error(str_cat(path, ": HDF5 failed to ", what));
-}
 
 // IEEE binary16, little-endian: the layout h5py and numpy read as float16.
 inline hid_t f16_type() {

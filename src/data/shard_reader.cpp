@@ -10,6 +10,7 @@
 #include "asr/core/dtype.h"
 #include "asr/core/error.h"
 #include "asr/data/shard_format.h"
+#include "asr/io/hdf5_handles.h"
 
 namespace asr::data::detail {
 
@@ -36,21 +37,7 @@ class Hdf5Lock {
   void* data_ = nullptr;
 };
 
-class Id {
- public:
-  Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~Id() {
-    if (id_ >= 0) close_(id_);
-  }
-  Id(const Id&) = delete;
-  Id& operator=(const Id&) = delete;
-  operator hid_t() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
+using ::asr::h5::Id;
 
 std::vector<hsize_t> dims_of(hid_t ds) {
   Id space(H5Dget_space(ds), H5Sclose);

@@ -3,6 +3,8 @@
 // between processes) and wrap each dataset in place; config and tokenizer travel with them.
 #include <fcntl.h>
 #include <hdf5.h>
+
+#include "asr/io/hdf5_handles.h"
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,40 +27,9 @@ constexpr int64_t kSchemaVersion = 1;
 constexpr const char* kFormat = "asr-adapt checkpoint";
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the mmap loader assumes a little-endian host");
 
-// HDF5 prints its own error stack by default; we report through asr::Error instead.
-class QuietHdf5 {
- public:
-  QuietHdf5() {
-    H5Eget_auto2(H5E_DEFAULT, &fn_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, fn_, data_); }
-
- private:
-  H5E_auto2_t fn_ = nullptr;
-  void* data_ = nullptr;
-};
-
-// Closes an HDF5 id with the right function when it leaves scope.
-class Id {
- public:
-  Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~Id() {
-    if (id_ >= 0) close_(id_);
-  }
-  Id(const Id&) = delete;
-  Id& operator=(const Id&) = delete;
-  operator hid_t() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-void check(herr_t rc, const std::string& path, const std::string& what) {
-  if (rc < 0) throw Error(str_cat(path, ": HDF5 failed to ", what));
-}
+using QuietHdf5 = ::asr::h5::Quiet;
+using ::asr::h5::check;
+using ::asr::h5::Id;
 
 hid_t bool_type() {  // h5py's representation of numpy bool
   hid_t t = H5Tenum_create(H5T_NATIVE_INT8);
