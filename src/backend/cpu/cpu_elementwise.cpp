@@ -1,67 +1,13 @@
 // Pointwise kernels over arbitrary strides (broadcast operands arrive as stride-0 views).
-#include <cmath>
-
+#include "asr/backend/pointwise_math.h"
 #include "cpu_backend.h"
 #include "cpu_common.h"
 
 namespace asr::cpu {
 
-namespace {
-
-template <typename T>
-inline T apply_unary(UnaryOp op, T x) {
-  switch (op) {
-    case UnaryOp::Neg: return -x;
-    case UnaryOp::Exp: return std::exp(x);
-    case UnaryOp::Log: return std::log(x);
-    case UnaryOp::Sqrt: return std::sqrt(x);
-    case UnaryOp::Abs: return std::fabs(x);
-    case UnaryOp::Relu: return x > T(0) ? x : T(0);
-    case UnaryOp::Sigmoid: return T(1) / (T(1) + std::exp(-x));
-    case UnaryOp::Tanh: return std::tanh(x);
-    case UnaryOp::Silu: return x / (T(1) + std::exp(-x));
-    case UnaryOp::Gelu: return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
-  }
-  return x;
-}
-
-// d op(x) / dx, given x and y = op(x).
-template <typename T>
-inline T unary_derivative(UnaryOp op, T x, T y) {
-  switch (op) {
-    case UnaryOp::Neg: return T(-1);
-    case UnaryOp::Exp: return y;
-    case UnaryOp::Log: return T(1) / x;
-    case UnaryOp::Sqrt: return T(0.5) / y;
-    case UnaryOp::Abs: return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
-    case UnaryOp::Relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::Sigmoid: return y * (T(1) - y);
-    case UnaryOp::Tanh: return T(1) - y * y;
-    case UnaryOp::Silu: {
-      T s = T(1) / (T(1) + std::exp(-x));
-      return s * (T(1) + x * (T(1) - s));
-    }
-    case UnaryOp::Gelu: {
-      T cdf = T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440)));
-      T pdf = std::exp(T(-0.5) * x * x) * T(0.39894228040143267794);
-      return cdf + x * pdf;
-    }
-  }
-  return T(0);
-}
-
-template <typename T>
-inline T apply_binary(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
-  }
-  return a;
-}
-
-}  // namespace
+using pointwise::apply_binary;
+using pointwise::apply_unary;
+using pointwise::unary_derivative;
 
 void CpuBackend::unary(UnaryOp op, const Tensor& x, Tensor& y) {
   dispatch_float(x.dtype(), "unary", [&](auto tag) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "asr/backend/backend.h"
+#include "asr/backend/pointwise_math.h"
 #include "cuda_check.h"
 #include "cuda_layout.h"
 
@@ -70,71 +71,12 @@ __device__ A block_max(A v, A* sh) {
   return r;
 }
 
-// Precise libm overloads (not the fast intrinsics), as the CPU uses.
-__device__ __forceinline__ float d_exp(float x) { return expf(x); }
-__device__ __forceinline__ double d_exp(double x) { return exp(x); }
-__device__ __forceinline__ float d_log(float x) { return logf(x); }
-__device__ __forceinline__ double d_log(double x) { return log(x); }
-__device__ __forceinline__ float d_sqrt(float x) { return sqrtf(x); }
-__device__ __forceinline__ double d_sqrt(double x) { return sqrt(x); }
-__device__ __forceinline__ float d_abs(float x) { return fabsf(x); }
-__device__ __forceinline__ double d_abs(double x) { return fabs(x); }
-__device__ __forceinline__ float d_tanh(float x) { return tanhf(x); }
-__device__ __forceinline__ double d_tanh(double x) { return tanh(x); }
-__device__ __forceinline__ float d_erf(float x) { return erff(x); }
-__device__ __forceinline__ double d_erf(double x) { return erf(x); }
-
-template <typename T>
-__device__ __forceinline__ T apply_unary(UnaryOp op, T x) {
-  switch (op) {
-    case UnaryOp::Neg: return -x;
-    case UnaryOp::Exp: return d_exp(x);
-    case UnaryOp::Log: return d_log(x);
-    case UnaryOp::Sqrt: return d_sqrt(x);
-    case UnaryOp::Abs: return d_abs(x);
-    case UnaryOp::Relu: return x > T(0) ? x : T(0);
-    case UnaryOp::Sigmoid: return T(1) / (T(1) + d_exp(-x));
-    case UnaryOp::Tanh: return d_tanh(x);
-    case UnaryOp::Silu: return x / (T(1) + d_exp(-x));
-    case UnaryOp::Gelu: return T(0.5) * x * (T(1) + d_erf(x * T(0.70710678118654752440)));
-  }
-  return x;
-}
-
-// d op(x) / dx given x and y = op(x): the CPU backend's formulas.
-template <typename T>
-__device__ __forceinline__ T unary_derivative(UnaryOp op, T x, T y) {
-  switch (op) {
-    case UnaryOp::Neg: return T(-1);
-    case UnaryOp::Exp: return y;
-    case UnaryOp::Log: return T(1) / x;
-    case UnaryOp::Sqrt: return T(0.5) / y;
-    case UnaryOp::Abs: return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
-    case UnaryOp::Relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::Sigmoid: return y * (T(1) - y);
-    case UnaryOp::Tanh: return T(1) - y * y;
-    case UnaryOp::Silu: {
-      const T s = T(1) / (T(1) + d_exp(-x));
-      return s * (T(1) + x * (T(1) - s));
-    }
-    case UnaryOp::Gelu: {
-      const T cdf = T(0.5) * (T(1) + d_erf(x * T(0.70710678118654752440)));
-      const T pdf = d_exp(T(-0.5) * x * x) * T(0.39894228040143267794);
-      return cdf + x * pdf;
-    }
-  }
-  return T(0);
-}
-
-template <typename T>
-__device__ __forceinline__ T apply_binary(BinaryOp op, T a, T b) {
-  switch (op) {
-    case BinaryOp::Add: return a + b;
-    case BinaryOp::Sub: return a - b;
-    case BinaryOp::Mul: return a * b;
-    case BinaryOp::Div: return a / b;
-  }
-  return a;
-}
+// The pointwise maths, shared with the CPU backend.
+using pointwise::apply_binary;
+using pointwise::apply_unary;
+using pointwise::unary_derivative;
+using pointwise::m_exp;
+using pointwise::m_log;
+using pointwise::m_sqrt;
 
 }  // namespace asr::cuda

@@ -21,14 +21,14 @@ __global__ void softmax_kernel(const T* x, T* y, int64_t rows, int64_t n, bool l
     for (int64_t j = threadIdx.x; j < n; j += blockDim.x) mx = xr[j] > mx ? xr[j] : mx;
     mx = block_max(mx, sh);
     T s = 0;
-    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s += d_exp(xr[j] - mx);
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s += m_exp(xr[j] - mx);
     s = block_sum(s, sh);
     if (log) {
-      const T lse = mx + d_log(s);
+      const T lse = mx + m_log(s);
       for (int64_t j = threadIdx.x; j < n; j += blockDim.x) yr[j] = xr[j] - lse;
     } else {
       const T inv = T(1) / s;
-      for (int64_t j = threadIdx.x; j < n; j += blockDim.x) yr[j] = d_exp(xr[j] - mx) * inv;
+      for (int64_t j = threadIdx.x; j < n; j += blockDim.x) yr[j] = m_exp(xr[j] - mx) * inv;
     }
   }
 }
@@ -45,7 +45,7 @@ __global__ void softmax_backward_kernel(const T* y, const T* gy, T* gx, int64_t 
     if (log) {  // gx = g - softmax * sum(g)
       for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s += gr[j];
       s = block_sum(s, sh);
-      for (int64_t j = threadIdx.x; j < n; j += blockDim.x) o[j] = gr[j] - d_exp(yr[j]) * s;
+      for (int64_t j = threadIdx.x; j < n; j += blockDim.x) o[j] = gr[j] - m_exp(yr[j]) * s;
     } else {  // gx = y * (g - sum(g * y))
       for (int64_t j = threadIdx.x; j < n; j += blockDim.x) s += gr[j] * yr[j];
       s = block_sum(s, sh);
