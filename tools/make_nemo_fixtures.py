@@ -735,9 +735,14 @@ def main():
 
     from nemo.collections.asr.models import EncDecCTCModelBPE
 
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    # Replace what this script makes; keep export/ (made from these models by
+    # tools/verify_nemo_export.py --make-fixtures, which must be re-run after this script).
+    os.makedirs(OUT, exist_ok=True)
+    for entry in os.listdir(OUT):
+        if entry == "export":
+            continue
+        path = os.path.join(OUT, entry)
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     # fixed work dir: its path ends up in model_config.yaml as the (stale) tokenizer.dir
     tmp = os.path.join(tempfile.gettempdir(), "asr_adapt_nemo_fixtures")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -1,6 +1,8 @@
 // `asr-adapt import MODEL.nemo -o MODEL.h5`: converts a NeMo checkpoint into asr-adapt's HDF5
 // checkpoint (docs/checkpoint-format.md), which later commands mmap read-only instead of
 // unpacking the .nemo every time. The written file is reloaded and compared bitwise.
+// `asr-adapt import --adapters adapters.pt --model M -o A.h5`: NeMo's save_adapters() file,
+// placed on model M, becomes an asr-adapt adapter file (weights, specs, M's fingerprint).
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -8,6 +10,8 @@
 #include <filesystem>
 
 #include "asr/io/model_file.h"
+#include "asr/models/adapter_file.h"
+#include "asr/models/nemo_adapters.h"
 #include "commands.h"
 
 namespace asr::cli {
@@ -54,6 +58,45 @@ int run_import(const std::string& in, std::string out, bool force) {
   return kOk;
 }
 
+int run_import_adapters(const std::string& pt, const std::string& model_path, std::string out, bool force) {
+  if (out.empty()) out = std::filesystem::path(pt).replace_extension(".h5").string();
+  std::error_code ec;
+  if (std::filesystem::equivalent(pt, out, ec) || std::filesystem::equivalent(model_path, out, ec))
+    throw Error(str_cat(out, ": the output would overwrite an input"));
+  if (!force && std::filesystem::exists(out))
+    throw Error(str_cat(out, ": already exists (pass --force to replace it)"));
+
+  const io::ModelFile base = io::load_model_file(model_path);
+  auto model = models::load_ctc_model(base);
+  const std::string fingerprint = models::base_model_fingerprint(base.weights);
+  models::NemoAdapters nemo = models::read_nemo_adapters(pt, base.config.encoder.n_layers);
+  models::AdapterFile file;
+  file.specs = nemo.specs;
+  file.weights = std::move(nemo.weights);
+  file.base_fingerprint = fingerprint;
+  file.base_model = model_path;
+  // Placing them on the model checks every name, key and shape against this base model.
+  models::apply_adapter_file(*model, file, fingerprint, pt);
+  std::vector<std::string> names;
+  for (const auto& s : file.specs) names.push_back(s.name);
+  models::save_adapter_file(out, *model, names, fingerprint, model_path);
+
+  const models::AdapterFile back = models::read_adapter_file(out);
+  if (back.weights.size() != file.weights.size() || back.specs.size() != file.specs.size())
+    throw Error(str_cat(out, ": verification failed: the written adapter file differs"));
+  for (const auto& [key, t] : file.weights) {
+    auto it = back.weights.find(key);
+    if (it == back.weights.end() || it->second.shape() != t.shape() ||
+        std::memcmp(it->second.contiguous().raw_data(), t.contiguous().raw_data(), t.nbytes()) != 0)
+      throw Error(str_cat(out, ": verification failed: weight '", key, "' differs after writing"));
+  }
+  for (const auto& s : file.specs)
+    spdlog::info("  adapter '{}' ({}): {}", s.name, s.module, s.enabled ? "enabled" : "disabled");
+  spdlog::info("imported NeMo adapters {} onto {} -> {}: {} adapters, {} tensors", pt, model_path, out,
+               file.specs.size(), file.weights.size());
+  return kOk;
+}
+
 }  // namespace
 
 CommandRunner add_import_command(CLI::App& app) {
@@ -62,14 +105,30 @@ CommandRunner add_import_command(CLI::App& app) {
   auto in = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
   auto force = std::make_shared<bool>(false);
-  cmd->add_option("MODEL", *in, "The .nemo file (plain or gzip tar; an .h5 is re-written)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("-o,--output", *out, "Output .h5 path (default: MODEL with the extension .h5)");
+  auto adapters = std::make_shared<std::string>();
+  auto base = std::make_shared<std::string>();
+  auto* model_opt = cmd->add_option("MODEL", *in, "The .nemo file (plain or gzip tar; an .h5 is re-written)")
+                        ->check(CLI::ExistingFile);
+  auto* adapters_opt =
+      cmd->add_option("--adapters", *adapters, "Import NeMo's save_adapters() file (.pt) instead, onto --model")
+          ->check(CLI::ExistingFile)
+          ->excludes(model_opt);
+  auto* base_opt = cmd->add_option("--model", *base, "The base model the --adapters file belongs to (.nemo or .h5)")
+                       ->check(CLI::ExistingFile)
+                       ->needs(adapters_opt);
+  adapters_opt->needs(base_opt);
+  cmd->add_option("-o,--output", *out, "Output .h5 path (default: the input with the extension .h5)");
   cmd->add_flag("-f,--force", *force, "Replace the output file if it exists");
   cmd->footer("The checkpoint holds every state-dict tensor as a contiguous dataset under /weights, the "
-              "model config YAML and the SentencePiece model; see docs/checkpoint-format.md.");
-  return [=] { return run_import(*in, *out, *force); };
+              "model config YAML and the SentencePiece model; see docs/checkpoint-format.md. With --adapters "
+              "the output is an asr-adapt adapter file for that model (export --adapter takes it).");
+  cmd->parse_complete_callback([=] {  // a usage error (exit 2), raised while parsing
+    if (in->empty() && adapters->empty()) throw CLI::RequiredError("MODEL (or --adapters FILE --model MODEL)");
+  });
+  return [=]() -> int {
+    if (!adapters->empty()) return run_import_adapters(*adapters, *base, *out, *force);
+    return run_import(*in, *out, *force);
+  };
 }
 
 }  // namespace asr::cli

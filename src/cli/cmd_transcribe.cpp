@@ -1,7 +1,6 @@
 // `asr-adapt transcribe`: greedy CTC transcription of audio files or a NeMo manifest with a
 // .nemo / .h5 model, the way NeMo's transcribe() decodes (greedy_batch, punctuation fix-up).
 // Transcripts go to stdout; progress, timing and WER/CER go to stderr so stdout stays parseable.
-#include <sndfile.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -14,69 +13,17 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
-#include "asr/audio/audio.h"
-#include "asr/audio/features.h"
 #include "asr/autograd/node.h"
 #include "asr/io/manifest.h"
-#include "asr/io/model_file.h"
-#include "asr/models/conformer_ctc.h"
 #include "asr/text/ctc_decoding.h"
-#include "asr/text/tokenizer.h"
+#include "audio_inputs.h"
 #include "commands.h"
+#include "inference_model.h"
 
 namespace asr::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-struct Utterance {
-  std::string path;                 // audio file, resolved
-  std::string where;                // prefix for messages: "manifest:line" or the file
-  double offset = 0, duration = 0;  // seconds; duration 0 = to the end of the file
-  const io::ManifestEntry* entry = nullptr;
-  double seconds = 0;  // audio length, for sorting and the real-time factor
-};
-
-// Checks the file is readable audio before the model loads (fail fast, one-line errors) and
-// returns its length. A manifest duration that covers the whole file (up to rounding) reads the
-// whole file: NeMo's lhotse loader rounds duration * rate, so `floor` here would drop a sample.
-// "FILE: what" for a file named on the command line, "MANIFEST:LINE: what FILE" for a manifest's.
-Error input_error(const Utterance& u, const std::string& what, const std::string& detail = "") {
-  return Error(u.entry ? str_cat(u.where, ": ", what, " ", u.path, detail) : str_cat(u.path, ": ", what, detail));
-}
-
-void probe(Utterance& u) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (!fs::exists(u.path, ec)) throw input_error(u, "no such audio file");
-  if (!fs::is_regular_file(u.path, ec)) throw input_error(u, "not a regular file");
-  SF_INFO info{};
-  SNDFILE* f = sf_open(u.path.c_str(), SFM_READ, &info);
-  if (!f) throw input_error(u, "not a readable audio file", str_cat(" (", sf_strerror(nullptr), ")"));
-  sf_close(f);
-  const double rate = info.samplerate > 0 ? info.samplerate : 1;
-  const double file_seconds = static_cast<double>(info.frames) / rate;
-  if (u.offset == 0 && u.duration > 0 && std::round(u.duration * rate) >= info.frames) u.duration = 0;
-  u.seconds = u.duration > 0 ? u.duration : std::max(0.0, file_seconds - u.offset);
-}
-
-std::vector<float> load(const Utterance& u, const audio::FeatureExtractor& fx) {
-  audio::Audio a;
-  try {
-    a = audio::load_audio(u.path, fx.config().sample_rate, u.offset, u.duration);
-  } catch (const Error& e) {
-    if (!u.entry) throw;
-    throw Error(str_cat(u.where, ": ", e.what()));
-  }
-  if (fx.num_frames(static_cast<int64_t>(a.samples.size())) <= 0)
-    throw input_error(u, "audio too short to transcribe", str_cat(" (", a.samples.size(), " samples)"));
-  return std::move(a.samples);
-}
-
-Tensor buffer(const io::ModelFile& mf, const char* key) {
-  auto it = mf.weights.find(key);
-  return it == mf.weights.end() ? Tensor() : it->second;
-}
 
 std::string dump(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -84,7 +31,7 @@ std::string dump(const nlohmann::ordered_json& j) {
 
 struct Options {
   std::string model, manifest;
-  std::vector<std::string> files;
+  std::vector<std::string> files, adapters;
   bool json = false;
   bool legacy_features = false;
   int64_t batch_size = 16;
@@ -92,28 +39,21 @@ struct Options {
 
 int run_transcribe(const Options& o) {
   std::vector<io::ManifestEntry> manifest;
-  std::vector<Utterance> utts;
+  std::vector<AudioInput> utts;
   if (!o.manifest.empty()) {
     manifest = io::read_manifest(o.manifest);
     if (manifest.empty()) throw Error(str_cat(o.manifest, ": the manifest lists no audio"));
-    for (const auto& e : manifest)
-      utts.push_back({e.audio_filepath, str_cat(o.manifest, ":", e.line), e.offset, e.duration, &e});
+    utts = inputs_from_manifest(manifest, o.manifest);
   } else {
-    for (const auto& f : o.files) utts.push_back({f, f, 0.0, 0.0, nullptr});
+    utts = inputs_from_files(o.files);
   }
-  for (auto& u : utts) probe(u);
+  for (auto& u : utts) probe_audio(u);
 
   const auto t_load = Clock::now();
-  io::ModelFile mf = io::load_model_file(o.model);
-  if (o.legacy_features) mf.config.preprocessor.legacy_nemo_pre_2_5 = true;
-  text::Tokenizer tokenizer = text::Tokenizer::from_sentencepiece(mf.tokenizer_model, o.model);
-  audio::FeatureExtractor fx(mf.config.preprocessor, buffer(mf, "preprocessor.featurizer.fb"),
-                             buffer(mf, "preprocessor.featurizer.window"));
-  std::unique_ptr<models::ConformerCtcModel> model = models::load_ctc_model(mf);
-  model->train(false);
-  if (tokenizer.vocab_size() != model->blank())
-    throw Error(str_cat(o.model, ": the tokenizer has ", tokenizer.vocab_size(), " pieces but the model has ",
-                        model->blank(), " outputs before the blank"));
+  std::unique_ptr<InferenceModel> loaded = load_inference_model(o.model, o.legacy_features, o.adapters);
+  const text::Tokenizer& tokenizer = loaded->tokenizer;
+  const audio::FeatureExtractor& fx = loaded->features;
+  const models::ConformerCtcModel* model = loaded->model.get();
   const double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();
 
   // Longest first: batches hold similar lengths (little padding) and peak memory shows at once.
@@ -131,7 +71,7 @@ int run_transcribe(const Options& o) {
       const size_t end = std::min(order.size(), start + static_cast<size_t>(o.batch_size));
       std::vector<std::vector<float>> signals;
       for (size_t k = start; k < end; ++k) {
-        signals.push_back(load(utts[order[k]], fx));
+        signals.push_back(load_audio_input(utts[order[k]], fx));
         audio_s += static_cast<double>(signals.back().size()) / static_cast<double>(fx.config().sample_rate);
       }
       auto [features, lengths] = fx.compute_batch(signals);
@@ -145,7 +85,7 @@ int run_transcribe(const Options& o) {
   if (progress) std::fprintf(stderr, "\r\033[K");
 
   for (size_t i = 0; i < utts.size(); ++i) {
-    const Utterance& u = utts[i];
+    const AudioInput& u = utts[i];
     if (o.json) {
       nlohmann::ordered_json j;
       if (u.entry) {
@@ -201,6 +141,9 @@ CommandRunner add_transcribe_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   input->add_option("files", o->files, "Audio files (wav, flac, ogg; any rate, mixed down to mono)");
   input->require_option(1);
+  cmd->add_option("--adapter", o->adapters,
+                  "Trained adapter file (.h5 from training; repeatable), applied on top of --model; "
+                  "refused if it was trained on another base model");
   cmd->add_flag("--json", o->json, "Write JSON lines instead of PATH<TAB>TEXT");
   cmd->add_flag("--legacy-features", o->legacy_features,
                 "Compute features as NeMo < 2.5 did (L//hop+1 frames, reflect-padded STFT), for "

@@ -5,6 +5,7 @@
 #include <hdf5.h>
 
 #include "asr/io/hdf5_handles.h"
+#include "asr/io/hdf5_tensor.h"
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,69 +31,11 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the mmap loader assume
 using QuietHdf5 = ::asr::h5::Quiet;
 using ::asr::h5::check;
 using ::asr::h5::Id;
-
-hid_t bool_type() {  // h5py's representation of numpy bool
-  hid_t t = H5Tenum_create(H5T_NATIVE_INT8);
-  int8_t v = 0;
-  H5Tenum_insert(t, "FALSE", &v);
-  v = 1;
-  H5Tenum_insert(t, "TRUE", &v);
-  return t;
-}
+using namespace ::asr::h5;  // the shared attribute/dataset helpers (hdf5_tensor.h)
 
 // ---- writing ----------------------------------------------------------------------------------
 
-void write_string_attr(hid_t obj, const char* name, const std::string& value, const std::string& path) {
-  Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type, H5T_VARIABLE);
-  H5Tset_cset(type, H5T_CSET_UTF8);
-  Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  Id attr(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  const char* p = value.c_str();
-  if (!attr.ok() || H5Awrite(attr, type, &p) < 0) throw Error(str_cat(path, ": cannot write attribute ", name));
-}
-
-void write_int_attr(hid_t obj, const char* name, int64_t value, const std::string& path) {
-  Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  Id attr(H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  if (!attr.ok() || H5Awrite(attr, H5T_NATIVE_INT64, &value) < 0)
-    throw Error(str_cat(path, ": cannot write attribute ", name));
-}
-
-void write_dataset(hid_t parent, const std::string& name, const Shape& shape, hid_t type, const void* data,
-                   const std::string& path) {
-  std::vector<hsize_t> dims(shape.begin(), shape.end());
-  Id space(shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-           H5Sclose);
-  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  H5Pset_layout(dcpl, H5D_CONTIGUOUS);
-  H5Pset_obj_track_times(dcpl, false);  // byte-identical files for identical inputs
-  H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
-  Id ds(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), H5Dclose);
-  if (!ds.ok()) throw Error(str_cat(path, ": cannot create dataset '", name, "'"));
-  if (shape_numel(shape) > 0) check(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), path, "write '" + name + "'");
-}
-
-hid_t file_type_for(DType t, const std::string& key, const std::string& path) {
-  switch (t) {
-    case DType::F32: return H5Tcopy(H5T_IEEE_F32LE);
-    case DType::F64: return H5Tcopy(H5T_IEEE_F64LE);
-    case DType::I64: return H5Tcopy(H5T_STD_I64LE);
-    case DType::I32: return H5Tcopy(H5T_STD_I32LE);
-    case DType::Bool: return bool_type();
-    default: throw Error(str_cat(path, ": cannot store '", key, "' of type ", dtype_name(t)));
-  }
-}
-
 std::string base_name(const std::string& p) { return p.substr(p.find_last_of('/') + 1); }
-
-void fsync_path(const std::string& p, bool directory) {
-  int fd = ::open(p.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) throw Error(str_cat(p, ": cannot open for fsync (", std::strerror(errno), ")"));
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw Error(str_cat(p, ": fsync failed (", std::strerror(errno), ")"));
-}
 
 // ---- reading ----------------------------------------------------------------------------------
 
@@ -119,81 +62,6 @@ std::shared_ptr<Mapping> map_file(const std::string& path) {
   if (p == MAP_FAILED) throw Error(str_cat(path, ": cannot mmap (", std::strerror(errno), ")"));
   m->base = p;
   return m;
-}
-
-std::string read_string_attr(hid_t obj, const char* name, const std::string& path) {
-  if (H5Aexists(obj, name) <= 0) throw Error(str_cat(path, ": attribute '", name, "' is missing"));
-  Id attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  Id ftype(H5Aget_type(attr), H5Tclose);
-  if (H5Tget_class(ftype) != H5T_STRING) throw Error(str_cat(path, ": attribute '", name, "' is not a string"));
-  std::string out;
-  if (H5Tis_variable_str(ftype) > 0) {
-    Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(type, H5T_VARIABLE);
-    H5Tset_cset(type, H5Tget_cset(ftype));
-    char* s = nullptr;
-    check(H5Aread(attr, type, &s), path, str_cat("read attribute '", name, "'"));
-    if (s) out = s;
-    H5free_memory(s);
-  } else {
-    std::vector<char> buf(H5Tget_size(ftype) + 1, '\0');
-    Id type(H5Tcopy(ftype), H5Tclose);
-    check(H5Aread(attr, type, buf.data()), path, str_cat("read attribute '", name, "'"));
-    out = std::string(buf.data());
-  }
-  return out;
-}
-
-int64_t read_int_attr(hid_t obj, const char* name, const std::string& path) {
-  if (H5Aexists(obj, name) <= 0) throw Error(str_cat(path, ": attribute '", name, "' is missing"));
-  Id attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  int64_t v = 0;
-  check(H5Aread(attr, H5T_NATIVE_INT64, &v), path, str_cat("read attribute '", name, "'"));
-  return v;
-}
-
-Shape dataset_shape(hid_t ds) {
-  Id space(H5Dget_space(ds), H5Sclose);
-  int nd = H5Sget_simple_extent_ndims(space);
-  std::vector<hsize_t> dims(static_cast<size_t>(std::max(nd, 0)));
-  if (nd > 0) H5Sget_simple_extent_dims(space, dims.data(), nullptr);
-  return Shape(dims.begin(), dims.end());
-}
-
-// The dtype a dataset is stored as, if it is one we can map as-is; `exact` is false when HDF5
-// must convert (another byte order or width), then the loader reads instead of mapping.
-DType dataset_dtype(hid_t type, bool& exact) {
-  exact = true;
-  switch (H5Tget_class(type)) {
-    case H5T_FLOAT:
-      if (H5Tequal(type, H5T_IEEE_F32LE) > 0) return DType::F32;
-      if (H5Tequal(type, H5T_IEEE_F64LE) > 0) return DType::F64;
-      exact = false;
-      return DType::F32;
-    case H5T_INTEGER:
-      if (H5Tequal(type, H5T_STD_I64LE) > 0) return DType::I64;
-      if (H5Tequal(type, H5T_STD_I32LE) > 0) return DType::I32;
-      exact = false;
-      return DType::I64;
-    case H5T_ENUM: {
-      Id base(H5Tget_super(type), H5Tclose);
-      if (H5Tget_size(type) == 1 && H5Tget_nmembers(type) == 2) return DType::Bool;
-      break;
-    }
-    default:
-      break;
-  }
-  throw Error("unsupported HDF5 datatype");
-}
-
-hid_t mem_type_for(DType t) {
-  switch (t) {
-    case DType::F32: return H5Tcopy(H5T_NATIVE_FLOAT);
-    case DType::F64: return H5Tcopy(H5T_NATIVE_DOUBLE);
-    case DType::I64: return H5Tcopy(H5T_NATIVE_INT64);
-    case DType::I32: return H5Tcopy(H5T_NATIVE_INT32);
-    default: return bool_type();
-  }
 }
 
 // One weight: wrapped in place inside the mapping when stored contiguously and aligned, else read
@@ -234,11 +102,6 @@ Tensor load_weight(hid_t group, const std::string& key, const std::shared_ptr<Ma
   return Tensor::from_external(buf, shape, dt, Device::cpu(), [](void* p) { std::free(p); }, true);
 }
 
-herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* out) {
-  static_cast<std::vector<std::string>*>(out)->emplace_back(name);
-  return 0;
-}
-
 }  // namespace
 
 void write_model_h5(const ModelFile& model, const std::string& out_path) {
@@ -253,8 +116,7 @@ void write_model_h5(const ModelFile& model, const std::string& out_path) {
   } cleanup{tmp};
   autograd::NoGradGuard no_grad;
   {
-    Id fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-    H5Pset_alignment(fapl, 1, 64);  // every object 64-byte aligned: mapped tensors are SIMD-friendly
+    Id fapl(h5::aligned_file_access(), H5Pclose);
     Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose);
     if (!file.ok()) throw Error(str_cat(out_path, ": cannot create ", tmp));
     write_string_attr(file, "format", kFormat, out_path);
@@ -281,12 +143,8 @@ void write_model_h5(const ModelFile& model, const std::string& out_path) {
     }
     check(H5Fflush(file, H5F_SCOPE_GLOBAL), out_path, "flush");
   }  // closes the file
-  fsync_path(tmp, false);
-  if (std::rename(tmp.c_str(), out_path.c_str()) != 0)
-    throw Error(str_cat(out_path, ": cannot rename ", tmp, " into place (", std::strerror(errno), ")"));
+  h5::commit_file(tmp, out_path);
   cleanup.done = true;
-  const size_t slash = out_path.find_last_of('/');
-  fsync_path(slash == std::string::npos ? "." : (slash == 0 ? "/" : out_path.substr(0, slash)), true);
 }
 
 ModelFile load_model_h5(const std::string& path) {
@@ -316,8 +174,7 @@ ModelFile load_model_h5(const std::string& path) {
 
   if (H5Lexists(file, "weights", H5P_DEFAULT) <= 0) throw Error(str_cat(path, ": group /weights is missing"));
   Id group(H5Gopen2(file, "weights", H5P_DEFAULT), H5Gclose);
-  std::vector<std::string> names;
-  check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_name, &names), path, "list /weights");
+  const std::vector<std::string> names = member_names(group, path);
 
   std::shared_ptr<Mapping> map = map_file(path);
   for (const std::string& key : names) {

@@ -25,6 +25,7 @@ const char* PickleValue::kind_name() const {
     case Kind::Global: return "global";
     case Kind::Storage: return "storage";
     case Kind::Tensor: return "tensor";
+    case Kind::Object: return "object";
   }
   return "?";
 }
@@ -79,7 +80,8 @@ bool allowed_global(const std::string& g) {
 
 class Unpickler {
  public:
-  Unpickler(const std::string& bytes, const std::string& source) : in_(bytes), src_(source) {}
+  Unpickler(const std::string& bytes, const std::string& source, const UnpickleOptions& extra)
+      : in_(bytes), src_(source), extra_(extra) {}
 
   PickleValuePtr run() {
     while (true) {
@@ -301,8 +303,19 @@ class Unpickler {
   }
 
   // ---- the allow-listed globals ----
+  bool record_class(const std::string& name) const {
+    for (const auto& c : extra_.record_classes)
+      if (c == name) return true;
+    return false;
+  }
+  bool extra_value(const std::string& name) const {
+    for (const auto& p : extra_.value_prefixes)
+      if (name.compare(0, p.size(), p) == 0) return true;
+    return record_class(name);
+  }
+
   PickleValuePtr global(const std::string& name) {
-    if (!allowed_global(name))
+    if (!allowed_global(name) && !extra_value(name))
       fail(str_cat("pickle global '", name, "' refused (only torch tensors and OrderedDict are allowed)"));
     PickleValuePtr v = make(Kind::Global);
     v->s = name;
@@ -355,6 +368,12 @@ class Unpickler {
       t->tensor.requires_grad = a[1]->kind == Kind::Bool ? a[1]->b : (a[1]->kind == Kind::Int && a[1]->i != 0);
       return t;
     }
+    if (record_class(fn->s)) {  // an inert record: never constructed
+      PickleValuePtr o = make(Kind::Object);
+      o->s = fn->s;
+      o->items = a;
+      return o;
+    }
     fail(str_cat("'", fn->s, "' cannot be called (storage types are only valid in persistent ids)"));
   }
 
@@ -362,6 +381,11 @@ class Unpickler {
     PickleValuePtr obj = top();
     // OrderedDict state is the instance __dict__ (state_dict()'s _metadata): not needed.
     if (obj->kind == Kind::Dict || obj->kind == Kind::Tensor) return;
+    if (obj->kind == Kind::Object) {
+      if (state->kind != Kind::Dict) fail(str_cat("BUILD of a '", obj->s, "' with a ", state->kind_name(), " state"));
+      obj->dict = state->dict;
+      return;
+    }
     fail(str_cat("BUILD on a ", obj->kind_name(), " is not supported"));
   }
 
@@ -393,16 +417,57 @@ class Unpickler {
 
   const std::string& in_;
   const std::string& src_;
+  const UnpickleOptions& extra_;
   size_t pos_ = 0, op_at_ = 0;
   std::vector<PickleValuePtr> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PickleValuePtr> memo_;
 };
 
+// Iterative depth-first walk; an edge to a value still on the walk's path closes a cycle and is
+// replaced by None (shared_ptr cycles would never be freed).
+void cut_cycles(const PickleValuePtr& root) {
+  enum class State : uint8_t { OnPath, Done };
+  std::unordered_map<const PickleValue*, State> seen;
+  struct Frame {
+    PickleValue* v;
+    size_t next;
+  };
+  auto child = [](PickleValue& v, size_t k) -> PickleValuePtr& {
+    if (k < v.items.size()) return v.items[k];
+    k -= v.items.size();
+    return k % 2 == 0 ? v.dict[k / 2].first : v.dict[k / 2].second;
+  };
+  std::vector<Frame> path{{root.get(), 0}};
+  seen[root.get()] = State::OnPath;
+  while (!path.empty()) {
+    Frame& f = path.back();
+    if (f.next == f.v->items.size() + 2 * f.v->dict.size()) {
+      seen[f.v] = State::Done;
+      path.pop_back();
+      continue;
+    }
+    PickleValuePtr& c = child(*f.v, f.next++);
+    auto it = seen.find(c.get());
+    if (it == seen.end()) {
+      seen[c.get()] = State::OnPath;
+      path.push_back({c.get(), 0});
+    } else if (it->second == State::OnPath) {
+      c = std::make_shared<PickleValue>();  // Kind::None
+    }
+  }
+}
+
 }  // namespace
 
 PickleValuePtr unpickle(const std::string& bytes, const std::string& source) {
-  return Unpickler(bytes, source).run();
+  return unpickle(bytes, source, UnpickleOptions{});
+}
+
+PickleValuePtr unpickle(const std::string& bytes, const std::string& source, const UnpickleOptions& extra) {
+  PickleValuePtr root = Unpickler(bytes, source, extra).run();
+  cut_cycles(root);
+  return root;
 }
 
 }  // namespace asr::io

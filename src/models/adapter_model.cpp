@@ -1,5 +1,7 @@
 // ConformerCtcModel's adapter API: placement by name, enabling, freezing the base model and the
 // flat parameter/gradient buffers of the trainable adapter parameters.
+#include <algorithm>
+
 #include "asr/autograd/node.h"
 #include "asr/ops/ops.h"
 #include "conformer_ctc_impl.h"
@@ -52,6 +54,24 @@ void ConformerCtcModel::add_adapter(const std::string& full_name, const AdapterC
     impl_->decoder_adapters->add(name, cfg, d, dtype_, *impl_->adapter_init);
   }
   impl_->adapter_names.push_back(name);
+  AdapterSpec spec;
+  spec.name = name;
+  spec.module = enc && dec ? "encoder+decoder" : dec ? "decoder" : "encoder";
+  spec.layers = layers;
+  spec.config = cfg;
+  impl_->adapter_specs.push_back(spec);
+}
+
+void ConformerCtcModel::add_adapter(const AdapterSpec& spec) {
+  add_adapter(spec.full_name(), spec.config, spec.layers);
+  if (!spec.enabled) set_adapter_enabled(spec.name, false);
+}
+
+std::vector<AdapterSpec> ConformerCtcModel::adapter_specs() const {
+  std::vector<AdapterSpec> out = impl_->adapter_specs;
+  const std::vector<std::string> on = enabled_adapters();
+  for (auto& s : out) s.enabled = std::find(on.begin(), on.end(), s.name) != on.end();
+  return out;
 }
 
 namespace {
@@ -102,6 +122,27 @@ void ConformerCtcModel::freeze_base_for_adapters() {
     for (const auto& n : s.names())
       if (s.is_enabled(n)) s.adapter(n).set_requires_grad(true);
   });
+  flatten_trainable_parameters();
+}
+
+void ConformerCtcModel::prepare_full_training() {
+  set_requires_grad(true);
+  ConformerEncoder& e = *impl_->encoder;
+  for (int64_t i = 0; i < e.num_layers(); ++i) e.layer(i).conv().set_batch_norm_frozen(false);
+  // BatchNorm running statistics update in place: give every buffer private, writable storage
+  // (a loaded model's buffers may be the read-only mmap of its checkpoint).
+  autograd::NoGradGuard ng;
+  for (auto& [n, b] : named_buffers()) {
+    Tensor copy = b.contiguous().clone();
+    auto& impl = *b.impl();
+    impl.storage = copy.impl()->storage;
+    impl.strides = copy.strides();
+    impl.offset = copy.offset();
+  }
+  flatten_trainable_parameters();
+}
+
+void ConformerCtcModel::flatten_trainable_parameters() {
   // One contiguous parameter buffer and one gradient buffer, in state-dict order.
   std::vector<Tensor> params;
   int64_t total = 0;
@@ -110,6 +151,7 @@ void ConformerCtcModel::freeze_base_for_adapters() {
       params.push_back(p);
       total += p.numel();
     }
+  if (params.empty()) throw Error("ConformerCtcModel: no trainable parameters to flatten");
   Tensor flat_p = Tensor::zeros({total}, dtype_, params.front().device());
   Tensor flat_g = Tensor::zeros({total}, dtype_, params.front().device());
   autograd::NoGradGuard ng;
@@ -130,6 +172,7 @@ void ConformerCtcModel::freeze_base_for_adapters() {
   impl_->flat_params = flat_p;
   impl_->flat_grads = flat_g;
 }
+
 
 const Tensor& ConformerCtcModel::flat_parameters() const { return impl_->flat_params; }
 const Tensor& ConformerCtcModel::flat_gradients() const { return impl_->flat_grads; }

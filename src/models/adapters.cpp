@@ -8,6 +8,11 @@
 
 namespace asr::models {
 
+std::string AdapterSpec::full_name() const {
+  return module == "encoder" || module.empty() ? name : module + ":" + name;
+}
+
+
 AdapterConfig AdapterConfig::linear(int64_t dim, const std::string& activation,
                                     const std::string& norm_position, double dropout) {
   AdapterConfig c;

@@ -2,6 +2,7 @@
 
 #include "asr/models/conformer_encoder.h"
 #include "asr/models/conv_asr_decoder.h"
+#include "asr/models/nemo_adapters.h"
 #include "asr/ops/ops.h"
 #include "conformer_ctc_impl.h"
 #include "masks.h"
@@ -67,13 +68,28 @@ const ConformerEncoder& ConformerCtcModel::encoder() const { return *impl_->enco
 ConvAsrDecoder& ConformerCtcModel::decoder() { return *impl_->decoder; }
 const ConvAsrDecoder& ConformerCtcModel::decoder() const { return *impl_->decoder; }
 Generator& ConformerCtcModel::dropout_generator() { return *impl_->dropout_gen; }
+Generator& ConformerCtcModel::adapter_init_generator() { return *impl_->adapter_init; }
 
 std::unique_ptr<ConformerCtcModel> load_ctc_model(const io::ModelFile& file) {
   Generator gen(0);  // the random init is overwritten by the checkpoint
   auto model = std::make_unique<ConformerCtcModel>(file.config, gen);
+  // An adapted model (exported by NeMo or by asr-adapt) declares its adapters in cfg.adapters;
+  // they are built (enabled as declared) before the strict load fills them.
+  const std::vector<AdapterSpec> specs = adapter_specs_from_config(file.config.yaml, file.path + ":model_config.yaml");
+  for (const AdapterSpec& spec : specs) {
+    try {
+      model->add_adapter(spec);
+    } catch (const Error& e) {
+      throw Error(file.path + ":model_config.yaml: adapters." + spec.name + ": " + e.what());
+    }
+  }
   io::StateDict weights;
-  for (const auto& [key, t] : file.weights)
-    if (key.rfind("preprocessor.", 0) != 0) weights.emplace(key, t);
+  for (const auto& [key, t] : file.weights) {
+    if (key.rfind("preprocessor.", 0) == 0) continue;
+    if (specs.empty() && is_adapter_key(key))
+      throw Error(str_cat(file.path, ": weight '", key, "' belongs to an adapter, but the config declares no adapters (cfg.adapters)"));
+    weights.emplace(key, t);
+  }
   try {
     model->load_state_dict(weights, /*strict=*/true);
   } catch (const Error& e) {

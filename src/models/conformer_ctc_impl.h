@@ -20,6 +20,7 @@ struct ConformerCtcModel::Impl {
   std::shared_ptr<AdapterRuntime> adapter_rt;
   std::shared_ptr<AdapterSet> decoder_adapters;
   std::vector<std::string> adapter_names;
+  std::vector<AdapterSpec> adapter_specs;  // as added; enabled flags are read from the sets
   std::unique_ptr<Generator> adapter_init;
   Tensor flat_params, flat_grads;  // set by freeze_base_for_adapters()
 };

@@ -3,6 +3,8 @@
 // It never executes anything: the only globals it knows are collections.OrderedDict, the torch
 // tensor/parameter rebuild functions and the torch.*Storage types, and each is interpreted by
 // this code, not called. Any other global is refused with an asr::Error naming the source.
+// A caller may widen this with UnpickleOptions (e.g. NeMo's save_adapters file, whose '__cfg__'
+// is a pickled OmegaConf DictConfig): named classes then become inert records (Kind::Object).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,14 +32,15 @@ struct PickledTensor {
 };
 
 struct PickleValue {
-  enum class Kind { None, Bool, Int, Float, String, Bytes, Tuple, List, Dict, Global, Storage, Tensor };
+  enum class Kind { None, Bool, Int, Float, String, Bytes, Tuple, List, Dict, Global, Storage, Tensor, Object };
   Kind kind = Kind::None;
   bool b = false;
   int64_t i = 0;
   double f = 0;
-  std::string s;  // String/Bytes; Global: "module.name"
-  std::vector<std::shared_ptr<PickleValue>> items;  // Tuple/List
-  std::vector<std::pair<std::shared_ptr<PickleValue>, std::shared_ptr<PickleValue>>> dict;  // in order
+  std::string s;  // String/Bytes; Global and Object: "module.name" of the class
+  std::vector<std::shared_ptr<PickleValue>> items;  // Tuple/List; Object: constructor arguments
+  // Dict, in order; Object: its BUILD state (the instance __dict__), if any.
+  std::vector<std::pair<std::shared_ptr<PickleValue>, std::shared_ptr<PickleValue>>> dict;
   std::shared_ptr<const PickledStorage> storage;
   PickledTensor tensor;
 
@@ -50,7 +53,18 @@ struct PickleValue {
 };
 using PickleValuePtr = std::shared_ptr<PickleValue>;
 
+// Globals a caller accepts beyond the tensor allow-list. Nothing is ever constructed or called:
+// a record class "called" (REDUCE/NEWOBJ) gives a Kind::Object holding its arguments, and BUILD
+// stores the state dict in it; a value global may appear only as a value (e.g. typing.Any).
+struct UnpickleOptions {
+  std::vector<std::string> record_classes;  // exact "module.name"
+  std::vector<std::string> value_prefixes;  // "module.name" starting with one of these
+};
+
 // Decodes `bytes` (protocols 2-5 as torch.save writes them). `source` names the file in errors.
+// Reference cycles (an object reachable from itself, e.g. an OmegaConf node's _parent) are cut:
+// the edge that closes a cycle is replaced by None, so the result is a DAG that frees itself.
 PickleValuePtr unpickle(const std::string& bytes, const std::string& source);
+PickleValuePtr unpickle(const std::string& bytes, const std::string& source, const UnpickleOptions& extra);
 
 }  // namespace asr::io

@@ -41,6 +41,18 @@ struct AdapterConfig {
                                    double dropout = 0.0);
 };
 
+// One named adapter as placed on a model: what ConformerCtcModel::add_adapter was given, and what
+// adapter files, checkpoints and .nemo exports record (NeMo's cfg.adapters entry + placement).
+struct AdapterSpec {
+  std::string name;                // bare name (the ModuleDict key)
+  std::string module = "encoder";  // encoder | decoder | encoder+decoder (NeMo's "module:name")
+  std::vector<int64_t> layers;     // encoder layer indices; empty = every layer
+  AdapterConfig config;
+  bool enabled = true;
+  // "name", "decoder:name" or "encoder+decoder:name", as add_adapter takes it.
+  std::string full_name() const;
+};
+
 // What adapters share with their model: the dropout/stochastic-depth generator and the
 // auxiliary losses registered during the current forward.
 struct AdapterRuntime {

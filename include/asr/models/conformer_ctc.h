@@ -46,6 +46,8 @@ class ConformerCtcModel : public nn::Module {
   const ConvAsrDecoder& decoder() const;
   // The dropout generator (set its state to reproduce a training step).
   Generator& dropout_generator();
+  // Draws the initial weights of adapters added later (a trainer seeds it from its config).
+  Generator& adapter_init_generator();
 
   // ---- adapters (NeMo's ASRAdapterModelMixin, spec §5) ----
   // `name` is "name" or "encoder:name" (every encoder layer, or only `layers`), "decoder:name"
@@ -54,6 +56,9 @@ class ConformerCtcModel : public nn::Module {
   // decoder.adapter_layer.<name>.*. Enabled adapters run in insertion order.
   void add_adapter(const std::string& name, const AdapterConfig& cfg,
                    const std::vector<int64_t>& layers = {});
+  void add_adapter(const AdapterSpec& spec);  // add_adapter(full_name, config, layers) + enabled
+  // Every adapter as added (insertion order), with its current enabled flag.
+  std::vector<AdapterSpec> adapter_specs() const;
   void set_adapter_enabled(const std::string& name, bool enabled);  // bare name
   void set_all_adapters_enabled(bool enabled);
   std::vector<std::string> adapter_names() const;     // insertion order
@@ -64,6 +69,9 @@ class ConformerCtcModel : public nn::Module {
   // parameter buffer with one flat gradient buffer (gradients accumulate there in place). Call
   // again after enabling other adapters; load_state_dict afterwards detaches the buffers.
   void freeze_base_for_adapters();
+  // Full training: every parameter trains (adapters included), BatchNorm updates its running
+  // statistics in train(true); parameters move into the same flat buffers as above.
+  void prepare_full_training();
   const Tensor& flat_parameters() const;  // undefined before freeze_base_for_adapters()
   const Tensor& flat_gradients() const;
   int64_t num_trainable_parameters() const;  // elements of parameters that require grad
@@ -72,6 +80,7 @@ class ConformerCtcModel : public nn::Module {
   Tensor auxiliary_loss() const;
 
  private:
+  void flatten_trainable_parameters();
   struct Impl;
   io::ModelConfig config_;
   DType dtype_;

@@ -1,0 +1,48 @@
+#pragma once
+// What a training run is built from its ExperimentConfig: the model (base + adapters, frozen or
+// not), the optimizer and schedule, the loaders. Private to src/train (trainer.cpp drives it).
+#include <memory>
+#include <string>
+
+#include "asr/audio/features.h"
+#include "asr/data/loader.h"
+#include "asr/io/model_file.h"
+#include "asr/models/conformer_ctc.h"
+#include "asr/ops/ops.h"
+#include "asr/text/tokenizer.h"
+#include "asr/train/experiment_config.h"
+#include "asr/train/lr_scheduler.h"
+#include "asr/train/optimizer.h"
+
+namespace asr::train::detail {
+
+struct RunModel {
+  io::ModelFile file;  // the base model (frozen weights mmap'ed read-only from an .h5)
+  std::unique_ptr<models::ConformerCtcModel> model;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  std::string base_fingerprint;
+  std::string preprocessor_fingerprint, tokenizer_fingerprint;  // what the shards must match
+};
+
+// Loads the base model, adds the config's adapters (init seeded from config.seed) and prepares
+// it for config.model.train_mode (adapters: frozen base, BatchNorm frozen; full: everything
+// trains). The model is left in train(true).
+RunModel build_model(const ExperimentConfig& config);
+
+std::unique_ptr<Optimizer> build_optimizer(const OptimSection& optim);
+// total_steps: the run's optimizer steps (for cosine decay and warmup ratios).
+std::shared_ptr<const LrSchedule> build_schedule(const OptimSection& optim, int64_t total_steps,
+                                                 int64_t d_model);
+
+data::LoaderConfig train_loader_config(const ExperimentConfig& config, const RunModel& run);
+
+// The CTC reduction to use: config.loss.reduction or the model config's ctc_reduction.
+// "mean" (torch's: per-utterance loss / target length, averaged) is computed by ctc_training_loss.
+std::string loss_reduction(const ExperimentConfig& config, const io::ModelConfig& model_config);
+Tensor ctc_training_loss(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                         const Tensor& target_lengths, int64_t blank, const std::string& reduction,
+                         bool zero_infinity);
+
+int64_t peak_rss_bytes();
+
+}  // namespace asr::train::detail

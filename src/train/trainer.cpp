@@ -1,0 +1,341 @@
+// The training loop (trainer.h). Read train() from the top: set-up, resume, then one optimizer
+// step per iteration of the while loop, with validation and checkpoints between steps.
+#include "asr/train/trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "asr/autograd/node.h"
+#include "asr/models/adapter_file.h"
+#include "asr/train/checkpoint.h"
+#include "asr/train/evaluate.h"
+#include "asr/train/grad_clip.h"
+#include "asr/train/metrics_log.h"
+#include "run_setup.h"
+
+namespace asr::train {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw Error(str_cat(tmp, ": cannot write"));
+  }
+  fs::rename(tmp, path);
+}
+
+// The optimizer steps a run takes: max_steps, or max_epochs worth of batches.
+int64_t planned_steps(const ExperimentConfig& c, const data::Loader& loader) {
+  const int64_t per_epoch = std::max<int64_t>(1, loader.batches_per_epoch() / c.trainer.accumulate_grad_batches);
+  int64_t steps = std::numeric_limits<int64_t>::max();
+  if (c.trainer.max_steps) steps = *c.trainer.max_steps;
+  if (c.trainer.max_epochs) steps = std::min(steps, *c.trainer.max_epochs * per_epoch);
+  return steps;
+}
+
+// Validation metrics of every set, "name/wer" -> value.
+std::map<std::string, double> validate(const ExperimentConfig& c, detail::RunModel& run) {
+  std::map<std::string, double> out;
+  run.model->train(false);
+  for (const ShardSetConfig& set : c.data.validation) {
+    EvalOptions opt;
+    opt.batch_size = set.batch_size > 0 ? set.batch_size : 16;
+    opt.keep_utterances = false;
+    const EvalResult r = evaluate_shards(*run.model, *run.tokenizer, set.shards, opt);
+    out[set.name + "/loss"] = r.loss;
+    out[set.name + "/wer"] = r.wer;
+    out[set.name + "/cer"] = r.cer;
+  }
+  run.model->train(true);
+  return out;
+}
+
+class RunLogs {
+ public:
+  RunLogs(const ExperimentConfig& c, const std::string& run_dir, int64_t total_steps)
+      : progress_(c.logging.progress, total_steps) {
+    if (c.logging.json) json_ = std::make_unique<JsonLinesWriter>((fs::path(run_dir) / "metrics.jsonl").string());
+    if (c.logging.tensorboard)
+      tb_ = std::make_unique<TensorBoardWriter>((fs::path(run_dir) / "tensorboard").string());
+  }
+  void scalars(int64_t step, const std::map<std::string, double>& values) {
+    if (json_) json_->write(step, values);
+    if (tb_) {
+      for (const auto& [k, v] : values) tb_->add_scalar(k, v, step);
+      tb_->flush();
+    }
+  }
+  ProgressPrinter& progress() { return progress_; }
+
+ private:
+  ProgressPrinter progress_;
+  std::unique_ptr<JsonLinesWriter> json_;
+  std::unique_ptr<TensorBoardWriter> tb_;
+};
+
+bool better(double value, double best, const std::string& mode) {
+  return mode == "max" ? value > best : value < best;
+}
+
+std::string monitor_key(const ExperimentConfig& c) {
+  if (!c.checkpoint.monitor.empty()) return c.checkpoint.monitor;
+  return c.data.validation.empty() ? "" : c.data.validation.front().name + "/wer";
+}
+
+}  // namespace
+
+TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
+  const auto t_start = Clock::now();
+  TrainResult result;
+  const ExperimentConfig& c = config;
+  const std::string run_dir = c.run_dir.empty() ? "runs/" + c.name : c.run_dir;
+  const std::string ckpt_dir = (fs::path(run_dir) / "checkpoints").string();
+  const bool full = c.model.train_mode == "full";
+  result.run_dir = run_dir;
+
+  // ---- set-up ----
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  if (ec) throw Error(str_cat(run_dir, ": cannot create the run folder (", ec.message(), ")"));
+  std::string resume_from;
+  if (c.resume == "auto") {
+    resume_from = latest_checkpoint(ckpt_dir);
+  } else if (c.resume != "never") {
+    resume_from = c.resume;
+    if (!fs::is_directory(resume_from)) throw Error(str_cat("resume: ", resume_from, " is not a checkpoint folder"));
+  } else if (!latest_checkpoint(ckpt_dir).empty()) {
+    throw Error(str_cat(run_dir, " already holds checkpoints and resume is 'never': choose another run_dir ",
+                        "or resume: auto"));
+  }
+  const std::string resolved = to_yaml(c);
+  write_text_file((fs::path(run_dir) / "config.yaml").string(), resolved);
+
+  detail::RunModel run = detail::build_model(c);
+  models::ConformerCtcModel& model = *run.model;
+  Tensor flat_params = model.flat_parameters();  // handles sharing the model's flat buffers
+  Tensor flat_grads = model.flat_gradients();
+  result.trainable_parameters = model.num_trainable_parameters();
+  for (const auto& [n, p] : model.named_parameters()) result.total_parameters += p.numel();
+  const std::string reduction = detail::loss_reduction(c, model.config());
+
+  data::Loader loader(detail::train_loader_config(c, run));
+  const int64_t total_steps = planned_steps(c, loader);
+  std::unique_ptr<Optimizer> optimizer = detail::build_optimizer(c.optim);
+  LrScheduler scheduler(detail::build_schedule(c.optim, total_steps, model.config().encoder.d_model));
+  Generator augment_gen(Generator::hash(c.seed, 0x5a));
+  const data::SpecAugmentConfig spec_augment{c.data.spec_augment.freq_masks, c.data.spec_augment.freq_width,
+                                             c.data.spec_augment.time_masks, c.data.spec_augment.time_width, 0.0};
+  const bool augment = spec_augment.freq_masks > 0 || spec_augment.time_masks > 0;
+
+  TrainingState st;
+  st.train_mode = c.model.train_mode;
+  st.base_fingerprint = run.base_fingerprint;
+  if (!resume_from.empty()) {
+    st = read_training_state(resume_from);
+    if (st.train_mode != c.model.train_mode || st.base_fingerprint != run.base_fingerprint ||
+        st.trainable.numel() != flat_params.numel())
+      throw Error(str_cat(resume_from, ": this checkpoint belongs to a different experiment (train mode, base ",
+                          "model or adapters differ); use a new run_dir or resume: never"));
+    autograd::NoGradGuard ng;
+    flat_params.copy_(st.trainable.to(flat_params.dtype()));
+    for (auto [name, b] : model.named_buffers()) {
+      auto it = st.buffers.find(name);
+      if (it != st.buffers.end()) b.copy_(it->second.to(b.dtype()));
+    }
+    optimizer->load_state(st.optimizer);
+    scheduler.set_step(st.scheduler_step);
+    loader.restore(st.loader);
+    model.dropout_generator().set_state(st.dropout_seed, st.dropout_offset);
+    augment_gen.set_state(st.augment_seed, st.augment_offset);
+    result.resumed_from_step = st.step;
+    spdlog::info("resuming from {} (step {}, epoch {})", resume_from, st.step, st.loader.epoch);
+  }
+
+  RunLogs logs(c, run_dir, total_steps);
+  const std::string monitor = monitor_key(c);
+  std::string best_folder;
+  if (st.best_step >= 0) best_folder = (fs::path(ckpt_dir) / checkpoint_folder_name(st.best_step)).string();
+  logs.progress().line(str_cat("train: ", c.name, " | mode ", c.model.train_mode, " | trainable ",
+                               result.trainable_parameters, " of ", result.total_parameters, " parameters (",
+                               fmt::format("{:.3f}", 100.0 * result.trainable_parameters / result.total_parameters),
+                               "%) | ", loader.num_utterances(), " training utterances, ", loader.batches_per_epoch(),
+                               " batches/epoch | ", total_steps, " steps"));
+
+  // What the output files hold, for checkpoints and the end of the run.
+  auto output_writer = [&](const std::string& path) {
+    if (full) {
+      io::ModelFile out = run.file;
+      for (const auto& [k, t] : model.named_state()) out.weights[k] = t;
+      io::write_model_h5(out, path);
+    } else {
+      models::save_adapter_file(path, model, {}, run.base_fingerprint, c.model.path);
+    }
+  };
+  const std::string output_name = full ? "model.h5" : "adapters.h5";
+  auto checkpoint = [&]() {
+    st.trainable = flat_params.clone();
+    st.buffers.clear();
+    if (full)
+      for (const auto& [n, b] : model.named_buffers()) st.buffers[n] = b.clone();
+    st.optimizer = optimizer->state();
+    st.scheduler_step = scheduler.last_step();
+    st.loader = loader.position();
+    st.dropout_seed = model.dropout_generator().seed();
+    st.dropout_offset = model.dropout_generator().offset();
+    st.augment_seed = augment_gen.seed();
+    st.augment_offset = augment_gen.offset();
+    const std::string folder = write_checkpoint(ckpt_dir, st, resolved, {{output_name, output_writer}});
+    rotate_checkpoints(ckpt_dir, c.checkpoint.keep_last, {best_folder});
+    return folder;
+  };
+
+  // ---- the loop: one optimizer step per iteration ----
+  double step_time = 0;
+  int64_t timed_steps = 0;
+  double window_loss = 0, window_audio = 0, window_time = 0;
+  int64_t window_steps = 0;
+  bool out_of_data = false;
+  const int64_t accumulate = c.trainer.accumulate_grad_batches;
+  const double inv_accumulate = 1.0 / static_cast<double>(accumulate);
+  while (st.step < total_steps && !out_of_data) {
+    const auto t_step = Clock::now();
+    double step_loss = 0, step_audio = 0;
+    bool finite = true;
+    model.zero_grad();
+    for (int64_t micro = 0; micro < accumulate; ++micro) {
+      data::Batch batch;
+      while (!loader.next(batch)) {  // end of an epoch
+        if (c.trainer.max_epochs && loader.position().epoch >= *c.trainer.max_epochs) {
+          out_of_data = true;
+          break;
+        }
+      }
+      if (out_of_data) break;
+      if (augment) data::spec_augment(batch.features, batch.feature_lengths, spec_augment, augment_gen);
+      const models::CtcOutput out = model.forward(batch.features, batch.feature_lengths);
+      Tensor loss = detail::ctc_training_loss(out.log_probs, batch.tokens, out.lengths, batch.token_lengths,
+                                              model.blank(), reduction, c.loss.zero_infinity);
+      const Tensor aux = model.auxiliary_loss();
+      if (aux.defined()) loss = ops::add(loss, aux);
+      const double value = loss.item();
+      if (!std::isfinite(value)) finite = false;
+      ops::scale(loss, inv_accumulate).backward();
+      step_loss += value * inv_accumulate;
+      for (double d : batch.durations) step_audio += d;
+    }
+    if (out_of_data) break;
+    // (Data-parallel runs all-reduce flat_grads here: the one buffer every trainable gradient is in.)
+    double grad_norm_value = 0;
+    if (c.trainer.gradient_clip_val > 0) {
+      const ClipResult clip = clip_grad_norm(flat_grads, c.trainer.gradient_clip_val);
+      grad_norm_value = clip.total_norm;
+      finite = finite && clip.finite;
+    } else {
+      grad_norm_value = grad_norm(flat_grads);
+      finite = finite && std::isfinite(grad_norm_value);
+    }
+    st.audio_seconds += step_audio;
+    if (!finite) {
+      ++st.skipped_steps;
+      ++st.consecutive_nonfinite;
+      logs.progress().line(str_cat("step ", st.step + 1, ": non-finite loss or gradient (loss ", step_loss,
+                                   ", grad norm ", grad_norm_value, "): step skipped (", st.consecutive_nonfinite,
+                                   " in a row, ", st.skipped_steps, " in total)"));
+      if (st.consecutive_nonfinite >= c.trainer.max_consecutive_nonfinite)
+        throw Error(str_cat("training stopped: ", st.consecutive_nonfinite,
+                            " non-finite steps in a row (trainer.max_consecutive_nonfinite). Lower optim.lr, set ",
+                            "trainer.gradient_clip_val, or check the data; the last good checkpoint is in ",
+                            ckpt_dir));
+      model.zero_grad();
+      continue;
+    }
+    st.consecutive_nonfinite = 0;
+    const double lr = scheduler.lr();
+    optimizer->step(flat_params, flat_grads, lr);
+    scheduler.step();
+    ++st.step;
+    result.step_losses.push_back(step_loss);
+    const double dt = seconds_since(t_step);
+    step_time += dt;
+    ++timed_steps;
+    window_loss += step_loss;
+    window_audio += step_audio;
+    window_time += dt;
+    ++window_steps;
+    logs.progress().update(st.step, window_loss / window_steps, lr, window_audio / std::max(window_time, 1e-9));
+
+    const bool last = st.step >= total_steps;
+    if (st.step % c.trainer.log_every_n_steps == 0 || last) {
+      logs.scalars(st.step, {{"train/loss", window_loss / window_steps},
+                             {"train/lr", lr},
+                             {"train/grad_norm", grad_norm_value},
+                             {"train/audio_seconds_per_second", window_audio / std::max(window_time, 1e-9)},
+                             {"train/skipped_steps", static_cast<double>(st.skipped_steps)}});
+      if (!logs.progress().interactive())
+        logs.progress().line(fmt::format("step {}/{} | loss {:.4f} | lr {:.3e} | grad norm {:.3f} | {:.1f} audio-s/s",
+                                         st.step, total_steps, window_loss / window_steps, lr, grad_norm_value,
+                                         window_audio / std::max(window_time, 1e-9)));
+      window_loss = window_audio = window_time = 0;
+      window_steps = 0;
+    }
+    const bool validate_now = !c.data.validation.empty() &&
+                              ((c.trainer.val_check_interval > 0 && st.step % c.trainer.val_check_interval == 0) ||
+                               last);
+    bool save_now = (c.checkpoint.every_n_steps > 0 && st.step % c.checkpoint.every_n_steps == 0) || last ||
+                    validate_now;
+    if (validate_now) {
+      result.last_validation = validate(c, run);
+      logs.scalars(st.step, result.last_validation);
+      std::string line = str_cat("validation at step ", st.step, ":");
+      for (const auto& [k, v] : result.last_validation) line += fmt::format(" {} {:.4f}", k, v);
+      logs.progress().line(line);
+      auto it = result.last_validation.find(monitor);
+      if (it == result.last_validation.end())
+        throw Error(str_cat("checkpoint.monitor: '", monitor, "' is not a validation metric (have: ",
+                            result.last_validation.begin()->first, ", ...)"));
+      if (st.best_step < 0 || better(it->second, st.best_metric, c.checkpoint.mode)) {
+        st.best_metric = it->second;
+        st.best_step = st.step;
+        best_folder = (fs::path(ckpt_dir) / checkpoint_folder_name(st.step)).string();
+      }
+    }
+    if (save_now) {
+      const std::string folder = checkpoint();
+      if (st.best_step == st.step) write_pointer_file((fs::path(ckpt_dir) / "best").string(), fs::path(folder).filename().string());
+    }
+    if (options.halt_after_step >= 0 && st.step >= options.halt_after_step) {
+      result.halted = true;
+      break;
+    }
+  }
+  logs.progress().finish();
+
+  result.steps = st.step;
+  result.skipped_steps = st.skipped_steps;
+  result.best_checkpoint = best_folder;
+  result.mean_step_seconds = timed_steps ? step_time / static_cast<double>(timed_steps) : 0;
+  result.peak_rss_bytes = detail::peak_rss_bytes();
+  if (!result.halted) {
+    if (out_of_data) checkpoint();  // max_epochs ended the run between checkpoints
+    result.output_file = (fs::path(run_dir) / output_name).string();
+    output_writer(result.output_file);
+  }
+  result.wall_seconds = seconds_since(t_start);
+  return result;
+}
+
+}  // namespace asr::train
