@@ -2,6 +2,7 @@
 // where its adapter (or model) file went.
 #include <spdlog/spdlog.h>
 
+#include "asr/dist/mpi_session.h"
 #include "asr/train/experiment_config.h"
 #include "asr/train/trainer.h"
 #include "commands.h"
@@ -22,6 +23,8 @@ int run_train(const Options& o) {
     return kOk;
   }
   const train::TrainResult r = train::train(config);
+  if (r.preempted) return kPreempted;  // the trainer said what happened
+  if (r.world_size > 1 && dist::MpiSession::get().rank() != 0) return kOk;
   spdlog::info("done: {} steps ({} skipped) in {:.1f} s, {:.3f} s/step, peak memory {:.0f} MiB", r.steps,
                r.skipped_steps, r.wall_seconds, r.mean_step_seconds, r.peak_rss_bytes / 1048576.0);
   for (const auto& [k, v] : r.last_validation) spdlog::info("final {} = {:.4f}", k, v);
@@ -42,7 +45,9 @@ CommandRunner add_train_command(CLI::App& app) {
   cmd->footer(
       "Writes RUN/config.yaml (resolved), RUN/metrics.jsonl, RUN/tensorboard/, RUN/checkpoints/step-N/ and\n"
       "RUN/adapters.h5 (RUN/model.h5 with model.train_mode=full); RUN is run_dir (default runs/<name>).\n"
-      "resume: auto (default) continues from RUN/checkpoints/latest.");
+      "resume: auto (default) continues from RUN/checkpoints/latest.\n"
+      "Data-parallel: mpirun -np N asr-adapt train CONFIG (or srun); rank 0 writes files and logs.\n"
+      "Exit status: 0 done, 1 failure, 2 usage, 3 stopped by SIGUSR1/SIGTERM after a checkpoint (rerun to resume).");
   return [opts] { return run_train(*opts); };
 }
 

@@ -8,7 +8,8 @@
 namespace asr::cli {
 
 // Exit codes scripts can rely on.
-enum ExitCode : int { kOk = 0, kFailure = 1, kUsage = 2 };
+// kPreempted: `train` stopped on SIGUSR1/SIGTERM after writing a checkpoint (requeue and rerun).
+enum ExitCode : int { kOk = 0, kFailure = 1, kUsage = 2, kPreempted = 3 };
 
 using CommandRunner = std::function<int()>;
 

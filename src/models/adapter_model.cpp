@@ -174,6 +174,14 @@ void ConformerCtcModel::flatten_trainable_parameters() {
 }
 
 
+void ConformerCtcModel::set_adapter_training_mode() {
+  train(false);
+  for_each_set(*impl_->encoder, impl_->decoder_adapters.get(), [&](AdapterSet& s) {
+    for (const auto& n : s.names())
+      if (s.is_enabled(n)) s.adapter(n).train(true);
+  });
+}
+
 const Tensor& ConformerCtcModel::flat_parameters() const { return impl_->flat_params; }
 const Tensor& ConformerCtcModel::flat_gradients() const { return impl_->flat_grads; }
 

@@ -247,19 +247,24 @@ bool AdapterSet::any_enabled() const {
   return false;
 }
 
-Tensor AdapterSet::forward_post(const Tensor& y, bool training) const {
+// The strategy (stochastic depth, L2 loss) follows the adapter's own mode. NeMo checks the host
+// layer's, which is the same whenever the whole model trains; when only the adapters train
+// (NeMo's freeze() + unfreeze_enabled_adapters() under Lightning >= 2.2, whose fit loop no longer
+// calls model.train()) the host stays in eval mode and NeMo would silently skip both.
+Tensor AdapterSet::forward_post(const Tensor& y, bool /*host_training*/) const {
   Tensor r = y;
   for (const auto& e : entries_)
-    if (e.enabled && e.linear) r = residual_add(r, e.linear->forward(r), e.cfg.strategy, training, *rt_);
+    if (e.enabled && e.linear)
+      r = residual_add(r, e.linear->forward(r), e.cfg.strategy, e.linear->is_training(), *rt_);
   return r;
 }
 
 Tensor AdapterSet::forward_mha(const Tensor& x, const Tensor& pos_emb, const Tensor& att_mask,
-                               bool training) const {
+                               bool /*host_training*/) const {
   Tensor r = x;
   for (const auto& e : entries_)
     if (e.enabled && e.mha)
-      r = residual_add(r, e.mha->forward(r, pos_emb, att_mask), e.cfg.strategy, training, *rt_);
+      r = residual_add(r, e.mha->forward(r, pos_emb, att_mask), e.cfg.strategy, e.mha->is_training(), *rt_);
   return r;
 }
 

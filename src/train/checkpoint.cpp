@@ -51,16 +51,17 @@ void write_state_file(const std::string& path, const TrainingState& s) {
       {"best_step", s.best_step},
       {"loader_epoch", s.loader.epoch},
       {"loader_batch_index", s.loader.batch_index},
-      {"dropout_seed", as_i64(s.dropout_seed)},
-      {"dropout_offset", as_i64(s.dropout_offset)},
-      {"augment_seed", as_i64(s.augment_seed)},
-      {"augment_offset", as_i64(s.augment_offset)},
+      {"world_size", s.world_size},
       {"optimizer_step", s.optimizer.step}};
   for (const auto& [name, v] : ints) h5::write_int_attr(file, name, v, path);
   h5::write_double_attr(file, "audio_seconds", s.audio_seconds, path);
   h5::write_double_attr(file, "best_metric", s.best_metric, path);
   h5::write_string_attr(file, "optimizer", s.optimizer.optimizer, path);
   h5::write_tensor(file, "trainable", s.trainable, path);
+  std::vector<int64_t> rng;  // [ranks, 4]: dropout seed/offset, augment seed/offset (uint64 bits)
+  for (const RankRngState& r : s.rank_rng)
+    for (uint64_t v : {r.dropout_seed, r.dropout_offset, r.augment_seed, r.augment_offset}) rng.push_back(as_i64(v));
+  h5::write_tensor(file, "rank_rng", Tensor::from_vector(rng, {static_cast<int64_t>(s.rank_rng.size()), 4}), path);
   h5::Id opt = create_group(file, "optimizer", path);
   for (const auto& [name, tensors] : s.optimizer.buffers)
     for (size_t i = 0; i < tensors.size(); ++i) h5::write_tensor(opt, str_cat(name, ".", i), tensors[i], path);
@@ -145,10 +146,14 @@ TrainingState read_training_state(const std::string& folder) {
   s.best_step = h5::read_int_attr(file, "best_step", path);
   s.loader.epoch = h5::read_int_attr(file, "loader_epoch", path);
   s.loader.batch_index = h5::read_int_attr(file, "loader_batch_index", path);
-  s.dropout_seed = as_u64(h5::read_int_attr(file, "dropout_seed", path));
-  s.dropout_offset = as_u64(h5::read_int_attr(file, "dropout_offset", path));
-  s.augment_seed = as_u64(h5::read_int_attr(file, "augment_seed", path));
-  s.augment_offset = as_u64(h5::read_int_attr(file, "augment_offset", path));
+  s.world_size = h5::read_int_attr(file, "world_size", path);
+  const Tensor rng = h5::read_tensor(file, "rank_rng", path);
+  if (rng.dtype() != DType::I64 || rng.dim() != 2 || rng.size(0) != s.world_size || rng.size(1) != 4)
+    throw Error(str_cat(path, ": rank_rng must be i64 [world_size, 4], got ", rng.describe()));
+  for (int64_t r = 0; r < s.world_size; ++r) {
+    const int64_t* v = rng.data<int64_t>() + 4 * r;
+    s.rank_rng.push_back({as_u64(v[0]), as_u64(v[1]), as_u64(v[2]), as_u64(v[3])});
+  }
   s.audio_seconds = h5::read_double_attr(file, "audio_seconds", path);
   s.best_metric = h5::read_double_attr(file, "best_metric", path);
   s.optimizer.optimizer = h5::read_string_attr(file, "optimizer", path);

@@ -270,6 +270,8 @@ void bind_trainer(MapReader m, TrainerSection& s) {
   if (s.precision == "bf16" && s.device != "cuda")
     m.fail_at("precision", "bf16 needs device: cuda");
   at_least(m, "threads", s.threads, int64_t{0});
+  m.read_enum("dist_backend", s.dist_backend, {"auto", "single", "mpi", "nccl"});
+  positive(m, "collective_timeout", s.collective_timeout);
   m.finish();
   if (!s.max_steps && !s.max_epochs)
     yaml_binding::fail(m.where_of("max_steps"), m.path_of("max_steps"),

@@ -168,6 +168,9 @@ void put_trainer(YAML::Emitter& out, const TrainerSection& t) {
   out << YAML::Key << "precision" << YAML::Value << t.precision;
   out << YAML::Key << "device" << YAML::Value << t.device;
   out << YAML::Key << "threads" << YAML::Value << t.threads;
+  out << YAML::Key << "dist_backend" << YAML::Value << t.dist_backend;
+  out << YAML::Key << "collective_timeout" << YAML::Value;
+  put_double(out, t.collective_timeout);
   out << YAML::EndMap;
 }
 
@@ -195,7 +198,7 @@ auto tie(const OptimSection& o) {
 auto tie(const TrainerSection& t) {
   return std::tie(t.max_steps, t.max_epochs, t.accumulate_grad_batches, t.gradient_clip_val,
                   t.val_check_interval, t.log_every_n_steps, t.max_consecutive_nonfinite,
-                  t.precision, t.device, t.threads);
+                  t.precision, t.device, t.threads, t.dist_backend, t.collective_timeout);
 }
 auto tie(const CheckpointSection& c) { return std::tie(c.every_n_steps, c.keep_last, c.monitor, c.mode); }
 auto tie(const LoggingSection& l) { return std::tie(l.progress, l.json, l.tensorboard); }

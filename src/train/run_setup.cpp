@@ -20,7 +20,12 @@ Tensor buffer_or_empty(const io::ModelFile& mf, const char* key) {
 
 }  // namespace
 
-RunModel build_model(const ExperimentConfig& config) {
+uint64_t rank_stream(uint64_t seed, uint64_t stream, int rank) {
+  const uint64_t s = Generator::hash(seed, stream);
+  return rank == 0 ? s : Generator::hash(s, static_cast<uint64_t>(rank));
+}
+
+RunModel build_model(const ExperimentConfig& config, int rank) {
   RunModel run;
   run.file = io::load_model_file(config.model.path);
   run.tokenizer = std::make_unique<text::Tokenizer>(
@@ -40,7 +45,7 @@ RunModel build_model(const ExperimentConfig& config) {
   // Seeds: adapter init and dropout draw from streams of config.seed, so a run is reproducible
   // and a different seed gives a different run.
   m.adapter_init_generator().set_state(Generator::hash(config.seed, 0xada), 0);
-  m.dropout_generator().set_state(Generator::hash(config.seed, 0xd0), 0);
+  m.dropout_generator().set_state(rank_stream(config.seed, 0xd0, rank), 0);
   for (const models::AdapterSpec& spec : config.adapters) {
     try {
       m.add_adapter(spec);
@@ -55,8 +60,16 @@ RunModel build_model(const ExperimentConfig& config) {
     if (m.enabled_adapters().empty())
       throw Error(str_cat(config.source, ": train_mode adapters needs at least one enabled adapter"));
     m.freeze_base_for_adapters();
+    m.set_adapter_training_mode();
   }
   return run;
+}
+
+void restore_training_mode(const ExperimentConfig& config, models::ConformerCtcModel& model) {
+  if (config.model.train_mode == "full")
+    model.train(true);
+  else
+    model.set_adapter_training_mode();
 }
 
 std::unique_ptr<Optimizer> build_optimizer(const OptimSection& o) {

@@ -26,8 +26,17 @@ struct RunModel {
 
 // Loads the base model, adds the config's adapters (init seeded from config.seed) and prepares
 // it for config.model.train_mode (adapters: frozen base, BatchNorm frozen; full: everything
-// trains). The model is left in train(true).
-RunModel build_model(const ExperimentConfig& config);
+// trains). The model is left in its training modes (see restore_training_mode).
+// `rank` picks this rank's dropout stream (adapter init is the same on every rank).
+RunModel build_model(const ExperimentConfig& config, int rank = 0);
+
+// A per-rank random stream of `seed`: rank 0 gets hash(seed, stream), others a mix of it with
+// their rank, so a single-process run is the same with or without mpirun -np 1.
+uint64_t rank_stream(uint64_t seed, uint64_t stream, int rank);
+
+// Full training: everything in train(true); adapter training: the base in eval mode and the
+// enabled adapters in training mode (ConformerCtcModel::set_adapter_training_mode).
+void restore_training_mode(const ExperimentConfig& config, models::ConformerCtcModel& model);
 
 std::unique_ptr<Optimizer> build_optimizer(const OptimSection& optim);
 // total_steps: the run's optimizer steps (for cosine decay and warmup ratios).

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <csignal>
+#include <thread>
+#include <unistd.h>
 
 #include "asr/autograd/node.h"
 #include "asr/io/model_file.h"
@@ -185,4 +188,32 @@ TEST(Trainer, FullTrainingUpdatesEveryParameterAndBatchNormStatistics) {
     if (!bitwise_equal(t, after.weights.at(k))) ++changed;
   }
   EXPECT_EQ(changed, total) << "every parameter and running statistic should move";
+}
+
+TEST(Trainer, SigusrOneStopsAfterTheStepWithACheckpointAndTheRunResumes) {
+  const std::string run = test::temp_path("train_preempt");
+  train::ExperimentConfig c = test::tiny_adapter_experiment(run, 400);
+  c.data.validation.clear();
+  c.checkpoint.every_n_steps = 0;  // only the signal (and the end) write checkpoints
+  // Signal the process once the first metrics line shows training is under way.
+  std::thread signaller([&] {
+    for (int i = 0; i < 3000 && !fs::exists(run + "/metrics.jsonl"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    kill(getpid(), SIGUSR1);
+  });
+  const train::TrainResult r = train::train(c);
+  signaller.join();
+  ASSERT_TRUE(r.preempted);
+  EXPECT_EQ(r.stop_signal, "SIGUSR1");
+  EXPECT_LT(r.steps, 400);
+  EXPECT_TRUE(r.output_file.empty());
+  const std::string latest = train::latest_checkpoint(run + "/checkpoints");
+  ASSERT_FALSE(latest.empty());
+  EXPECT_EQ(train::read_training_state(latest).step, r.steps);
+
+  c.trainer.max_steps = r.steps + 2;
+  const train::TrainResult resumed = train::train(c);
+  EXPECT_FALSE(resumed.preempted);
+  EXPECT_EQ(resumed.resumed_from_step, r.steps);
+  EXPECT_EQ(resumed.steps, r.steps + 2);
 }

@@ -14,9 +14,11 @@ namespace asr::test {
 
 inline std::string fixture_model() { return std::string(ASR_FIXTURE_DIR) + "/nemo/conformer_ctc.nemo"; }
 
-// Shards of tests/fixtures/nemo/audio/manifest.json for the fixture model, made once per process.
+// Shards of tests/fixtures/nemo/audio/manifest.json for the fixture model, made once per process
+// (or taken from ASR_TEST_SHARDS: ranks started by a test's mpirun reuse the parent's).
 inline const std::string& fixture_shards() {
   static const std::string dir = [] {
+    if (const char* given = std::getenv("ASR_TEST_SHARDS")) return std::string(given);
     const std::string out = temp_path("fixture_shards");
     const std::string cmd = std::string(ASR_CLI_BINARY) + " shard --model " + fixture_model() + " --manifest " +
                             ASR_FIXTURE_DIR + "/nemo/audio/manifest.json --out " + out + " --threads 1 >/dev/null 2>&1";

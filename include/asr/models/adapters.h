@@ -101,7 +101,7 @@ class RelPositionMultiHeadAttentionAdapter : public nn::Module {
 };
 
 // x + strategy(out): stochastic depth and the L2 auxiliary loss apply only when `training`
-// (the host module's mode, as NeMo checks module.training).
+// (the adapter's own mode; see AdapterSet::forward_post).
 Tensor residual_add(const Tensor& x, Tensor out, const AdapterStrategyConfig& s, bool training,
                     AdapterRuntime& rt);
 

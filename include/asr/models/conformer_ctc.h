@@ -68,7 +68,13 @@ class ConformerCtcModel : public nn::Module {
   // statistics even in train(true), and the trainable parameters are moved into one flat
   // parameter buffer with one flat gradient buffer (gradients accumulate there in place). Call
   // again after enabling other adapters; load_state_dict afterwards detaches the buffers.
+  // After it, use set_adapter_training_mode(): the frozen base runs in eval mode (NeMo's freeze():
+  // no dropout) and only the enabled adapters in training mode.
   void freeze_base_for_adapters();
+  // Adapter training's module modes: the whole model in eval mode, then the enabled adapters in
+  // training mode (their dropout, stochastic depth and L2 loss active) — what NeMo's freeze() +
+  // unfreeze_enabled_adapters() leave for Lightning >= 2.2, which no longer calls model.train().
+  void set_adapter_training_mode();
   // Full training: every parameter trains (adapters included), BatchNorm updates its running
   // statistics in train(true); parameters move into the same flat buffers as above.
   void prepare_full_training();

@@ -17,6 +17,12 @@
 
 namespace asr::train {
 
+// Each rank's random streams (dropout, SpecAugment) at the checkpoint.
+struct RankRngState {
+  uint64_t dropout_seed = 0, dropout_offset = 0;
+  uint64_t augment_seed = 0, augment_offset = 0;
+};
+
 struct TrainingState {
   std::string train_mode;        // adapters | full
   std::string base_fingerprint;  // of the frozen base model
@@ -28,8 +34,8 @@ struct TrainingState {
   double best_metric = 0;        // valid when best_step >= 0
   int64_t best_step = -1;
   data::LoaderPosition loader;
-  uint64_t dropout_seed = 0, dropout_offset = 0;
-  uint64_t augment_seed = 0, augment_offset = 0;
+  int64_t world_size = 1;              // ranks of the run that wrote it
+  std::vector<RankRngState> rank_rng;  // one per rank, in rank order
   Tensor trainable;                         // the flat trainable parameter buffer
   std::map<std::string, Tensor> buffers;    // full mode: BatchNorm running statistics by name
   OptimizerState optimizer;

@@ -81,6 +81,8 @@ struct TrainerSection {
   std::string precision = "fp32";     // fp32 | bf16 (CUDA only)
   std::string device = "cpu";         // cpu | cuda
   int64_t threads = 0;                // CPU threads (0 = OpenBLAS/OpenMP default)
+  std::string dist_backend = "auto";  // auto | single | mpi | nccl (dist/communicator.h)
+  double collective_timeout = 300;    // seconds before a collective that hangs is an error
 };
 
 struct CheckpointSection {

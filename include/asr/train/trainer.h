@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "asr/dist/communicator.h"
 #include "asr/train/experiment_config.h"
 
 namespace asr::train {
@@ -19,6 +20,9 @@ struct TrainOptions {
   // Tests: return right after the checkpoint of this step as if the process had been killed
   // there (no final validation, checkpoint or output file). -1 = off.
   int64_t halt_after_step = -1;
+  // The data-parallel group; null = built from config.trainer.dist_backend (single process
+  // without mpirun).
+  dist::Communicator* communicator = nullptr;
 };
 
 struct TrainResult {
@@ -35,6 +39,13 @@ struct TrainResult {
   double mean_step_seconds = 0;  // excluding validation and checkpoints
   int64_t peak_rss_bytes = 0;    // of this process (getrusage)
   bool halted = false;
+  // SIGUSR1/SIGTERM (e.g. Slurm's warning before the time limit): every rank finished its step,
+  // a checkpoint was written and the run stopped; `asr-adapt train` exits with status 3.
+  bool preempted = false;
+  std::string stop_signal;       // "SIGUSR1" / "SIGTERM" when preempted
+  int world_size = 1;
+  int64_t bytes_all_reduced_per_step = 0;
+  std::string frozen_fingerprint_after;  // base model fingerprint re-computed at the end
 };
 
 // Runs (or resumes, per config.resume) the experiment. Throws asr::Error with a clear message on
