@@ -1,6 +1,7 @@
 // Builds a training run's pieces from its ExperimentConfig (run_setup.h).
 #include "run_setup.h"
 
+#include <omp.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -172,6 +173,10 @@ Tensor ctc_training_loss(const Tensor& log_probs, const Tensor& targets, const T
   for (int64_t i = 0; i < n; ++i) inv[static_cast<size_t>(i)] = 1.0 / std::max(1.0, lens.data<double>()[i]);
   Tensor w = Tensor::from_vector(inv, {n}).to(per_utt.dtype()).to(per_utt.device());
   return ops::scale(ops::sum(ops::mul(per_utt, w)), 1.0 / static_cast<double>(n));
+}
+
+void set_cpu_threads(int64_t threads) {
+  if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
 }
 
 int64_t peak_rss_bytes() {

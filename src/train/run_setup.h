@@ -54,4 +54,7 @@ Tensor ctc_training_loss(const Tensor& log_probs, const Tensor& targets, const T
 
 int64_t peak_rss_bytes();
 
+// trainer.threads > 0: the OpenMP (and so OpenBLAS, an OpenMP build) thread count of this process.
+void set_cpu_threads(int64_t threads);
+
 }  // namespace asr::train::detail

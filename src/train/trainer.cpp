@@ -176,6 +176,7 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
   const bool root = rank == 0;
   result.world_size = world;
   StopSignals stop_signals;
+  detail::set_cpu_threads(c.trainer.threads);
 
   // ---- set-up ----
   std::error_code ec;
@@ -307,7 +308,7 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
   // ---- the loop: one optimizer step per iteration ----
   double step_time = 0;
   int64_t timed_steps = 0;
-  double window_loss = 0, window_audio = 0, window_time = 0;
+  double window_loss = 0, window_audio = 0, window_time = 0, window_reduce = 0;
   int64_t window_steps = 0;
   bool out_of_data = false;
   const int64_t accumulate = c.trainer.accumulate_grad_batches;
@@ -341,7 +342,9 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
     if (out_of_data) break;
     // Data parallel: the one all-reduce of the step, over the flat gradient of the trainable
     // parameters; then the loss, audio seconds and the stop/non-finite flags for everyone.
+    const auto t_reduce = Clock::now();
     if (world > 1) comm->all_reduce_mean(flat_grads);
+    window_reduce += seconds_since(t_reduce);
     const std::vector<double> sums = comm->all_reduce_sum({step_loss, step_audio});
     const std::vector<double> flags = comm->all_reduce_max({finite ? 0.0 : 1.0, static_cast<double>(g_stop_signal)});
     step_loss = sums[0] / world;
@@ -393,12 +396,15 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
                                         {"train/grad_norm", grad_norm_value},
                                         {"train/audio_seconds_per_second", window_audio / std::max(window_time, 1e-9)},
                                         {"train/skipped_steps", static_cast<double>(st.skipped_steps)}};
-        if (world > 1) m["dist/bytes_all_reduced_per_step"] = static_cast<double>(result.bytes_all_reduced_per_step);
+        if (world > 1) {
+          m["dist/bytes_all_reduced_per_step"] = static_cast<double>(result.bytes_all_reduced_per_step);
+          m["dist/all_reduce_seconds_per_step"] = window_reduce / window_steps;
+        }
         logs.scalars(st.step, m);
         logs.plain(fmt::format("step {}/{} | loss {:.4f} | lr {:.3e} | grad norm {:.3f} | {:.1f} audio-s/s", st.step,
                                total_steps, window_loss / window_steps, lr, grad_norm_value,
                                window_audio / std::max(window_time, 1e-9)));
-        window_loss = window_audio = window_time = 0;
+        window_loss = window_audio = window_time = window_reduce = 0;
         window_steps = 0;
       }
       const bool validate_now = !c.data.validation.empty() &&
@@ -456,6 +462,8 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
     if (result.frozen_fingerprint_after != run.base_fingerprint)
       throw Error(str_cat("internal error: the frozen base model changed during training (fingerprint ",
                           run.base_fingerprint, " -> ", result.frozen_fingerprint_after, ")"));
+    if (root)
+      spdlog::info("frozen base weights unchanged: fingerprint {} before and after training", run.base_fingerprint);
   }
   comm->barrier();  // rank 0's files are complete when any rank returns
   result.wall_seconds = seconds_since(t_start);
