@@ -9,6 +9,7 @@
 #include <cmath>
 #include <vector>
 
+#include "small_config.h"
 #include "asr/audio/features.h"
 #include "asr/autograd/node.h"
 #include "asr/models/conformer_ctc.h"
@@ -18,23 +19,6 @@ using namespace asr;
 namespace {
 
 constexpr double kAudioSeconds = 10.0;
-
-io::ModelConfig small_config() {
-  io::ModelConfig c;
-  c.target = "nemo.collections.asr.models.ctc_bpe_models.EncDecCTCModelBPE";
-  c.preprocessor.window_size = 0.025;
-  c.preprocessor.features = 80;
-  c.preprocessor.n_fft = 512;
-  c.preprocessor.pad_to = 0;
-  c.encoder.feat_in = 80;
-  c.encoder.d_model = 176;
-  c.encoder.n_layers = 16;
-  c.encoder.n_heads = 4;
-  c.encoder.conv_kernel_size = 31;
-  c.decoder.feat_in = 176;
-  c.decoder.num_classes = 128;
-  return c;
-}
 
 std::vector<float> synthetic_audio() {  // a chirp plus noise: any signal costs the same
   Generator gen(1);
@@ -49,7 +33,7 @@ std::vector<float> synthetic_audio() {  // a chirp plus noise: any signal costs 
 }
 
 struct Setup {
-  io::ModelConfig config = small_config();
+  io::ModelConfig config = bench::conformer_small_config();
   Generator gen{7};
   models::ConformerCtcModel model{config, gen};
   audio::FeatureExtractor features{config.preprocessor};

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "small_config.h"
 #include "asr/models/conformer_ctc.h"
 #include "asr/ops/ops.h"
 #include "asr/train/optimizer.h"
@@ -23,20 +24,6 @@
 using namespace asr;
 
 namespace {
-
-io::ModelConfig small_config() {
-  io::ModelConfig c;
-  c.target = "nemo.collections.asr.models.ctc_bpe_models.EncDecCTCModelBPE";
-  c.preprocessor.features = 80;
-  c.encoder.feat_in = 80;
-  c.encoder.d_model = 176;
-  c.encoder.n_layers = 16;
-  c.encoder.n_heads = 4;
-  c.encoder.conv_kernel_size = 31;
-  c.decoder.feat_in = 176;
-  c.decoder.num_classes = 128;
-  return c;
-}
 
 double peak_rss_mib() {
   struct rusage ru {};
@@ -67,7 +54,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   Generator gen(11);
-  models::ConformerCtcModel model(small_config(), gen);
+  models::ConformerCtcModel model(bench::conformer_small_config(), gen);
   if (mode == "adapters") {
     model.add_adapter("bench", models::AdapterConfig::linear(32));
     model.train(true);

@@ -14,6 +14,7 @@
 
 #include "asr/autograd/node.h"
 #include "asr/io/hdf5_handles.h"
+#include "asr/io/hdf5_tensor.h"
 #include "asr/models/adapter_file.h"
 
 namespace asr::models {
@@ -23,6 +24,10 @@ constexpr const char* kFormat = "asr-adapt adapters";
 constexpr int64_t kSchemaVersion = 1;
 using ::asr::h5::check;
 using ::asr::h5::Id;
+using ::asr::h5::read_int_attr;
+using ::asr::h5::read_string_attr;
+using ::asr::h5::write_int_attr;
+using ::asr::h5::write_string_attr;
 using json = nlohmann::ordered_json;
 
 // ---- specs <-> JSON (NeMo's adapter config field names) ---------------------------------------
@@ -114,100 +119,12 @@ std::string adapter_of_key(const std::string& key) {
 
 // ---- HDF5 helpers -------------------------------------------------------------------------------
 
-void write_string_attr(hid_t obj, const char* name, const std::string& value, const std::string& path) {
-  Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type, H5T_VARIABLE);
-  H5Tset_cset(type, H5T_CSET_UTF8);
-  Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  Id attr(H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  const char* p = value.c_str();
-  if (!attr.ok() || H5Awrite(attr, type, &p) < 0) throw Error(str_cat(path, ": cannot write attribute ", name));
-}
-
-void write_int_attr(hid_t obj, const char* name, int64_t value, const std::string& path) {
-  Id space(H5Screate(H5S_SCALAR), H5Sclose);
-  Id attr(H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  if (!attr.ok() || H5Awrite(attr, H5T_NATIVE_INT64, &value) < 0)
-    throw Error(str_cat(path, ": cannot write attribute ", name));
-}
-
-std::string read_string_attr(hid_t obj, const char* name, const std::string& path) {
-  if (H5Aexists(obj, name) <= 0) throw Error(str_cat(path, ": attribute '", name, "' is missing"));
-  Id attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  Id ftype(H5Aget_type(attr), H5Tclose);
-  if (H5Tget_class(ftype) != H5T_STRING || H5Tis_variable_str(ftype) <= 0)
-    throw Error(str_cat(path, ": attribute '", name, "' is not a variable-length string"));
-  Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type, H5T_VARIABLE);
-  H5Tset_cset(type, H5Tget_cset(ftype));
-  char* s = nullptr;
-  check(H5Aread(attr, type, &s), path, str_cat("read attribute '", name, "'"));
-  std::string out = s ? s : "";
-  H5free_memory(s);
-  return out;
-}
-
-int64_t read_int_attr(hid_t obj, const char* name, const std::string& path) {
-  if (H5Aexists(obj, name) <= 0) throw Error(str_cat(path, ": attribute '", name, "' is missing"));
-  Id attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  int64_t v = 0;
-  check(H5Aread(attr, H5T_NATIVE_INT64, &v), path, str_cat("read attribute '", name, "'"));
-  return v;
-}
-
-// Adapter weights are float (f32, or f64 for gradient-check models).
-hid_t file_type_for(DType t, const std::string& key, const std::string& path) {
-  if (t == DType::F32) return H5Tcopy(H5T_IEEE_F32LE);
-  if (t == DType::F64) return H5Tcopy(H5T_IEEE_F64LE);
-  throw Error(str_cat(path, ": cannot store adapter weight '", key, "' of type ", dtype_name(t)));
-}
-
-void write_weight(hid_t group, const std::string& key, const Tensor& tensor, const std::string& path) {
-  Tensor t = tensor.device() == Device::cpu() ? tensor : tensor.to(Device::cpu());
-  t = t.contiguous();
-  Id ftype(file_type_for(t.dtype(), key, path), H5Tclose);
-  const Shape& shape = t.shape();
-  std::vector<hsize_t> dims(shape.begin(), shape.end());
-  Id space(shape.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-           H5Sclose);
-  Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-  H5Pset_obj_track_times(dcpl, false);  // byte-identical files for identical inputs
-  Id ds(H5Dcreate2(group, key.c_str(), ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), H5Dclose);
-  if (!ds.ok()) throw Error(str_cat(path, ": cannot create dataset '", key, "'"));
-  if (t.numel() > 0) check(H5Dwrite(ds, ftype, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.raw_data()), path, "write '" + key + "'");
-}
-
+// Adapter weights are floating point; anything else in /weights is a corrupt or foreign file.
 Tensor read_weight(hid_t group, const std::string& key, const std::string& path) {
-  Id ds(H5Dopen2(group, key.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!ds.ok()) throw Error(str_cat(path, ": cannot open weight '", key, "'"));
-  Id ftype(H5Dget_type(ds), H5Tclose);
-  if (H5Tget_class(ftype) != H5T_FLOAT)
+  Tensor t = h5::read_tensor(group, key, path);
+  if (!is_floating(t.dtype()))
     throw Error(str_cat(path, ": adapter weight '", key, "' is not a floating-point dataset"));
-  const DType dt = H5Tget_size(ftype) == 8 ? DType::F64 : DType::F32;
-  Id space(H5Dget_space(ds), H5Sclose);
-  const int nd = H5Sget_simple_extent_ndims(space);
-  if (nd < 0) throw Error(str_cat(path, ": cannot read the shape of '", key, "'"));
-  std::vector<hsize_t> dims(static_cast<size_t>(nd));
-  if (nd > 0) H5Sget_simple_extent_dims(space, dims.data(), nullptr);
-  Tensor t = Tensor::empty(Shape(dims.begin(), dims.end()), dt);
-  if (t.numel() > 0 &&
-      H5Dread(ds, dt == DType::F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-              t.raw_data()) < 0)
-    throw Error(str_cat(path, ": cannot read adapter weight '", key, "' (truncated or corrupt file?)"));
   return t.set_name(key);
-}
-
-herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* out) {
-  static_cast<std::vector<std::string>*>(out)->emplace_back(name);
-  return 0;
-}
-
-void fsync_path(const std::string& p, bool directory) {
-  const int fd = ::open(p.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) throw Error(str_cat(p, ": cannot open for fsync (", std::strerror(errno), ")"));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) throw Error(str_cat(p, ": fsync failed (", std::strerror(errno), ")"));
 }
 
 }  // namespace
@@ -246,7 +163,8 @@ void save_adapter_file(const std::string& path, const ConformerCtcModel& model,
   } cleanup{tmp};
   int64_t count = 0;
   {
-    Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    Id fapl(h5::aligned_file_access(), H5Pclose);
+    Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose);
     if (!file.ok()) throw Error(str_cat(path, ": cannot create ", tmp));
     write_string_attr(file, "format", kFormat, path);
     write_int_attr(file, "schema_version", kSchemaVersion, path);
@@ -260,19 +178,15 @@ void save_adapter_file(const std::string& path, const ConformerCtcModel& model,
     if (!group.ok()) throw Error(str_cat(path, ": cannot create group /weights"));
     for (const auto& [key, tensor] : model.named_state()) {
       if (!wanted.count(adapter_of_key(key))) continue;
-      write_weight(group, key, tensor, path);
+      h5::write_tensor(group, key, tensor, path);
       ++count;
     }
     write_int_attr(file, "num_weights", count, path);
     check(H5Fflush(file, H5F_SCOPE_GLOBAL), path, "flush");
     if (H5Fclose(file.release()) < 0) throw Error(str_cat(path, ": cannot close ", tmp));
   }
-  fsync_path(tmp, false);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw Error(str_cat(path, ": cannot rename ", tmp, " into place (", std::strerror(errno), ")"));
+  h5::commit_file(tmp, path);
   cleanup.done = true;
-  const size_t slash = path.find_last_of('/');
-  fsync_path(slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash)), true);
 }
 
 AdapterFile read_adapter_file(const std::string& path) {
@@ -303,8 +217,7 @@ AdapterFile read_adapter_file(const std::string& path) {
 
   if (H5Lexists(file, "weights", H5P_DEFAULT) <= 0) throw Error(str_cat(path, ": group /weights is missing"));
   Id group(H5Gopen2(file, "weights", H5P_DEFAULT), H5Gclose);
-  std::vector<std::string> keys;
-  check(H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_name, &keys), path, "list /weights");
+  const std::vector<std::string> keys = h5::member_names(group, path);
   const int64_t expected = read_int_attr(file, "num_weights", path);
   if (static_cast<int64_t>(keys.size()) != expected)
     throw Error(str_cat(path, ": /weights holds ", keys.size(), " datasets but num_weights says ", expected,

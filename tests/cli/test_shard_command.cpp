@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 
+#include "support/mpi_launch.h"
 #include "asr/audio/audio.h"
 #include "asr/audio/features.h"
 #include "asr/data/shard_format.h"
@@ -24,7 +25,6 @@
 #include "asr/text/tokenizer.h"
 #include "support/test_util.h"
 
-extern char** environ;
 
 namespace {
 
@@ -64,17 +64,6 @@ CliRun run_command(const std::string& cmd_line) {
 }
 
 CliRun shard(const std::string& args) { return run_command(std::string(ASR_CLI_BINARY) + " shard " + args); }
-
-// mpirun refuses to start inside an environment that an MPI process set up; scrub it.
-std::string clean_env() {
-  std::string cmd = "env";
-  for (char** e = environ; *e; ++e) {
-    const std::string kv = *e;
-    if (kv.rfind("OMPI_", 0) == 0 || kv.rfind("PMIX_", 0) == 0 || kv.rfind("OPAL_", 0) == 0)
-      cmd += " -u " + kv.substr(0, kv.find('='));
-  }
-  return cmd;
-}
 
 double wav_seconds(const std::string& path) {
   SF_INFO info{};
@@ -430,7 +419,7 @@ TEST(ShardCommand, ResumeKeepsFinishedShardsAndRedoesTheRest) {
 TEST(ShardCommand, TwoMpiRanksWriteWhatOneProcessWrites) {
   const std::string one = fresh_out("shard_one"), two = fresh_out("shard_two");
   ASSERT_EQ(shard(base_args(one) + " --threads 2").code, 0);
-  const CliRun r = run_command(clean_env() + " " + ASR_MPIEXEC + " --allow-run-as-root --oversubscribe -np 2 " +
+  const CliRun r = run_command(asr::test::clean_mpi_env_prefix() + " " + ASR_MPIEXEC + " --allow-run-as-root --oversubscribe -np 2 " +
                                ASR_CLI_BINARY + " shard " + base_args(two) + " --threads 1");
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   const size_t n = data::read_shard_index(one).shards.size();

@@ -13,12 +13,12 @@
 #include <string>
 #include <thread>
 
+#include "support/mpi_launch.h"
 #include "asr/backend/backend.h"
 #include "asr/dist/communicator.h"
 #include "asr/dist/mpi_session.h"
 #include "support/test_util.h"
 
-extern char** environ;
 
 namespace {
 
@@ -274,24 +274,6 @@ TEST(CommunicatorHangChild, DISABLED_HungPeerEndsTheJob) {
 
 // ---- the parents: launch the children under mpirun -----------------------------------------
 
-// A process that has initialised MPI carries OMPI_/PMIX_ variables that would make a nested
-// mpirun think it is part of this job; the child command runs without them.
-std::string clean_env_prefix() {
-  std::string cmd = "env";
-  for (char** e = environ; *e; ++e) {
-    const std::string kv = *e;
-    if (kv.rfind("OMPI_", 0) == 0 || kv.rfind("PMIX_", 0) == 0 || kv.rfind("OPAL_", 0) == 0)
-      cmd += " -u " + kv.substr(0, kv.find('='));
-  }
-  return cmd;
-}
-
-std::string self_exe() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-}
-
 struct JobResult {
   int status = -1;
   std::string output;
@@ -302,9 +284,9 @@ struct JobResult {
 // Runs the child tests matching `filter` on 2 ranks; `timeout` (coreutils) bounds the whole job
 // so a regression shows as a failure (exit 124), never as a hung test.
 JobResult run_two_ranks(const std::string& filter, int limit_seconds) {
-  const std::string cmd = clean_env_prefix() + " timeout -k 5 " + std::to_string(limit_seconds) +
+  const std::string cmd = asr::test::clean_mpi_env_prefix() + " timeout -k 5 " + std::to_string(limit_seconds) +
                           " " + ASR_MPIEXEC + " --allow-run-as-root --oversubscribe -np 2 " +
-                          self_exe() + " --gtest_also_run_disabled_tests --gtest_filter=" + filter +
+                          asr::test::self_exe() + " --gtest_also_run_disabled_tests --gtest_filter=" + filter +
                           " 2>&1";
   JobResult result;
   const auto start = Clock::now();

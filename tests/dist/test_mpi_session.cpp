@@ -8,31 +8,13 @@
 #include <cstring>
 #include <string>
 
+#include "support/mpi_launch.h"
 #include "asr/dist/mpi_session.h"
 
-extern char** environ;
 
 namespace {
 
 using asr::dist::MpiSession;
-
-// A process that has initialised MPI carries OMPI_/PMIX_ variables that would make a nested
-// mpirun think it is part of this job; the child command runs without them.
-std::string clean_env_prefix() {
-  std::string cmd = "env";
-  for (char** e = environ; *e; ++e) {
-    const std::string kv = *e;
-    if (kv.rfind("OMPI_", 0) == 0 || kv.rfind("PMIX_", 0) == 0 || kv.rfind("OPAL_", 0) == 0)
-      cmd += " -u " + kv.substr(0, kv.find('='));
-  }
-  return cmd;
-}
-
-std::string self_exe() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-}
 
 TEST(MpiSession, WithoutMpirunIsRankZeroOfOne) {
   MpiSession& s = MpiSession::get();
@@ -64,8 +46,8 @@ TEST(MpiSessionChild, DISABLED_TwoRanksExchangeValues) {
 }
 
 TEST(MpiSession, TwoRanksUnderMpirun) {
-  const std::string cmd = clean_env_prefix() + " " + ASR_MPIEXEC +
-                          " --allow-run-as-root --oversubscribe -np 2 " + self_exe() +
+  const std::string cmd = asr::test::clean_mpi_env_prefix() + " " + ASR_MPIEXEC +
+                          " --allow-run-as-root --oversubscribe -np 2 " + asr::test::self_exe() +
                           " --gtest_also_run_disabled_tests --gtest_filter=MpiSessionChild.* 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);

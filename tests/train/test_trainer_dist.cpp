@@ -12,12 +12,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/mpi_launch.h"
 #include "asr/dist/mpi_session.h"
 #include "asr/models/adapter_file.h"
 #include "asr/train/trainer.h"
 #include "train_test_util.h"
 
-extern char** environ;
 namespace fs = std::filesystem;
 using namespace asr;
 
@@ -33,22 +33,6 @@ train::ExperimentConfig dist_experiment(const std::string& run_dir) {
   c.data.train.batch_size = 3;
   c.checkpoint.every_n_steps = 2;
   return c;
-}
-
-std::string clean_env_prefix() {  // a nested mpirun must not inherit this process's MPI job
-  std::string cmd = "env";
-  for (char** e = environ; *e; ++e) {
-    const std::string kv = *e;
-    if (kv.rfind("OMPI_", 0) == 0 || kv.rfind("PMIX_", 0) == 0 || kv.rfind("OPAL_", 0) == 0)
-      cmd += " -u " + kv.substr(0, kv.find('='));
-  }
-  return cmd;
-}
-
-std::string self_exe() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
 }
 
 }  // namespace
@@ -68,9 +52,9 @@ TEST(TrainerDistChild, DISABLED_TwoRanksTrainAdapters) {
 
 TEST(TrainerDist, TwoRanksMatchOneRankWithTheSameGlobalBatch) {
   const std::string two = test::temp_path("dist_two"), one = test::temp_path("dist_one");
-  const std::string cmd = clean_env_prefix() + " ASR_TEST_RUN_DIR=" + two + " ASR_TEST_SHARDS=" +
+  const std::string cmd = asr::test::clean_mpi_env_prefix() + " ASR_TEST_RUN_DIR=" + two + " ASR_TEST_SHARDS=" +
                           test::fixture_shards() + " " + ASR_MPIEXEC +
-                          " --allow-run-as-root --oversubscribe -np 2 " + self_exe() +
+                          " --allow-run-as-root --oversubscribe -np 2 " + asr::test::self_exe() +
                           " --gtest_also_run_disabled_tests --gtest_filter=TrainerDistChild.* 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);

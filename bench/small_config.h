@@ -1,0 +1,26 @@
+#pragma once
+// The published Conformer-CTC Small architecture (stt_en_conformer_ctc_small: d_model 176,
+// 16 layers, 4 heads, conv kernel 31, 128 tokens + blank) with NeMo's preprocessor defaults:
+// the model the benchmarks time (random weights: speed does not depend on their values).
+#include "asr/io/model_config.h"
+
+namespace asr::bench {
+
+inline io::ModelConfig conformer_small_config() {
+  io::ModelConfig c;
+  c.target = "nemo.collections.asr.models.ctc_bpe_models.EncDecCTCModelBPE";
+  c.preprocessor.window_size = 0.025;
+  c.preprocessor.features = 80;
+  c.preprocessor.n_fft = 512;
+  c.preprocessor.pad_to = 0;
+  c.encoder.feat_in = 80;
+  c.encoder.d_model = 176;
+  c.encoder.n_layers = 16;
+  c.encoder.n_heads = 4;
+  c.encoder.conv_kernel_size = 31;
+  c.decoder.feat_in = 176;
+  c.decoder.num_classes = 128;
+  return c;
+}
+
+}  // namespace asr::bench
