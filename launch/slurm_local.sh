@@ -84,7 +84,7 @@ SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
 # cred_expire is also how long a requeued job waits before it may start again (default 120 s).
-AuthInfo=socket=$DIR/munge/munge.socket,cred_expire=10
+AuthInfo=socket=$DIR/munge/munge.socket,cred_expire=5
 StateSaveLocation=$DIR/state/slurmctld
 SlurmdSpoolDir=$DIR/state/slurmd
 SlurmctldPidFile=$CTLD_PID
@@ -108,6 +108,9 @@ MinJobAge=3600
 JobRequeue=1
 ReturnToService=2
 MpiDefault=none
+# Schedule every few seconds (defaults: 60 s, backfill 30 s): a requeued job is only started by a
+# periodic pass once its begin time has come.
+SchedulerParameters=sched_interval=2,bf_interval=1
 KillWait=10
 $node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=local Nodes=ALL Default=YES MaxTime=INFINITE State=UP
@@ -130,7 +133,7 @@ start() {
     return
   fi
   stop_daemons quiet
-  rm -rf "$DIR/etc" "$DIR/munge" "$DIR/state" "$DIR/run"
+  rm -rf "${DIR:?}/etc" "${DIR:?}/munge" "${DIR:?}/state" "${DIR:?}/run"
   mkdir -p "$DIR/etc" "$DIR/munge" "$DIR/state/slurmctld" "$DIR/state/slurmd" "$DIR/run" "$DIR/log" || exit 1
   chmod 700 "$DIR/munge"
   write_config

@@ -96,7 +96,7 @@ if [ $FAKE -eq 1 ]; then
   steps=$(grep -oE '[0-9]+' $RUN/steps.log | tr '\n' ' ')
   [ "$steps" = "$(seq -s ' ' 1 $STEPS) " ] || die "steps [$steps], expected 1..$STEPS once each"
 else
-  resumed=$(grep -oE "resuming from [^ ]+ \(step [0-9]+" "$out" | grep -oE '[0-9]+$')
+  resumed=$(grep -oE "resuming from [^ ]+ \(step [0-9]+" "$out" | head -n 1 | grep -oE '[0-9]+$')
   [ -n "$resumed" ] || die "the requeued run did not resume from a checkpoint"
   [ "$resumed" -ge 2 ] && [ "$resumed" -lt $STEPS ] || die "resumed from step $resumed, not from the stop step"
   [ -s $RUN/adapters.h5 ] || die "no $RUN/adapters.h5"

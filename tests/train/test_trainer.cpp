@@ -217,3 +217,27 @@ TEST(Trainer, SigusrOneStopsAfterTheStepWithACheckpointAndTheRunResumes) {
   EXPECT_EQ(resumed.resumed_from_step, r.steps);
   EXPECT_EQ(resumed.steps, r.steps + 2);
 }
+
+TEST(Trainer, MaxEpochsEndsTheRunAfterThatManyPassesOverTheData) {
+  const std::string run = test::temp_path("train_epochs");
+  train::ExperimentConfig c = test::tiny_adapter_experiment(run, 1);
+  c.data.validation.clear();
+  c.trainer.max_steps.reset();
+  c.trainer.max_epochs = 3;  // 5 utterances in batches of 3: 2 batches (steps) per epoch
+  const train::TrainResult r = train::train(c);
+  EXPECT_EQ(r.steps, 6);
+  EXPECT_FALSE(r.output_file.empty());
+}
+
+TEST(Trainer, TheAdaptersL2AuxiliaryLossIsAddedToTheCtcLoss) {
+  train::ExperimentConfig plain = test::tiny_adapter_experiment(test::temp_path("train_l2_off"), 3);
+  plain.data.validation.clear();
+  train::ExperimentConfig l2 = plain;
+  l2.run_dir = test::temp_path("train_l2_on");
+  l2.adapters[0].config.strategy.l2_lambda = 10.0;
+  const train::TrainResult a = train::train(plain), b = train::train(l2);
+  // The first step starts from zero-initialised adapter outputs: no auxiliary loss yet.
+  EXPECT_EQ(a.step_losses[0], b.step_losses[0]);
+  // Later steps pay for the adapters' output norm.
+  EXPECT_NE(a.step_losses[2], b.step_losses[2]);
+}
