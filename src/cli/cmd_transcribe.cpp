@@ -142,7 +142,8 @@ CommandRunner add_transcribe_command(CLI::App& app) {
   input->add_option("files", o->files, "Audio files (wav, flac, ogg; any rate, mixed down to mono)");
   input->require_option(1);
   cmd->add_option("--adapter", o->adapters,
-                  "Trained adapter file (.h5 from training; repeatable), applied on top of --model; "
+                  "Trained adapter file (.h5 from training
+      ->expected(1); repeatable), applied on top of --model; "
                   "refused if it was trained on another base model");
   cmd->add_flag("--json", o->json, "Write JSON lines instead of PATH<TAB>TEXT");
   cmd->add_flag("--legacy-features", o->legacy_features,

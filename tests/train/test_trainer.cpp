@@ -241,3 +241,9 @@ TEST(Trainer, TheAdaptersL2AuxiliaryLossIsAddedToTheCtcLoss) {
   // Later steps pay for the adapters' output norm.
   EXPECT_NE(a.step_losses[2], b.step_losses[2]);
 }
+
+TEST(Trainer, GpuTrainingIsRefusedClearlyRatherThanRunOnTheCpu) {
+  train::ExperimentConfig c = test::tiny_adapter_experiment(test::temp_path("train_cuda"), 1);
+  c.trainer.device = "cuda";
+  EXPECT_ASR_ERROR(train::train(c), "trains on the CPU in fp32 only");
+}

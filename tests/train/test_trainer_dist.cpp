@@ -97,3 +97,20 @@ TEST(TrainerDist, TwoRanksMatchOneRankWithTheSameGlobalBatch) {
   std::istringstream(s0) >> first >> last;
   EXPECT_NEAR(first, single.step_losses.front(), 1e-4 * std::abs(first));
 }
+
+TEST(TrainerDist, ACheckpointOfTwoRanksResumesOnOneAndSaysSo) {
+  const std::string run = test::temp_path("dist_resize");
+  const std::string cmd = asr::test::clean_mpi_env_prefix() + " ASR_TEST_RUN_DIR=" + run + " ASR_TEST_SHARDS=" +
+                          test::fixture_shards() + " " + ASR_MPIEXEC +
+                          " --allow-run-as-root --oversubscribe -np 2 " + asr::test::self_exe() +
+                          " --gtest_also_run_disabled_tests --gtest_filter=TrainerDistChild.* > /dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  train::ExperimentConfig c = dist_experiment(run);
+  c.trainer.max_steps = kSteps + 2;
+  testing::internal::CaptureStderr();
+  const train::TrainResult r = train::train(c);
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(r.resumed_from_step, kSteps);
+  EXPECT_EQ(r.steps, kSteps + 2);
+  EXPECT_NE(log.find("written by 2 rank(s) on 1 rank(s)"), std::string::npos) << log;
+}
