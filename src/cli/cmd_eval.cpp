@@ -185,7 +185,7 @@ CommandRunner add_eval_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   cmd->add_option("--model", o->model, "Base model: NeMo .nemo or asr-adapt .h5")->required()->check(CLI::ExistingFile);
   cmd->add_option("--adapter", o->adapters, "Trained adapter file (repeatable), applied on top of --model")
-      ->expected(1);
+      ->allow_extra_args(false);
   cmd->add_flag("--disable-adapters", o->disable_adapters,
                 "Load the adapters but disable them (the base model's output, for comparison)");
   auto* input = cmd->add_option_group("input", "What to evaluate on (one kind)");

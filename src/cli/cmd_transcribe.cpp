@@ -144,7 +144,7 @@ CommandRunner add_transcribe_command(CLI::App& app) {
   cmd->add_option("--adapter", o->adapters,
                   "Trained adapter file (.h5 from training; repeatable), applied on top of --model; "
                   "refused if it was trained on another base model")
-      ->expected(1);
+      ->allow_extra_args(false);
   cmd->add_flag("--json", o->json, "Write JSON lines instead of PATH<TAB>TEXT");
   cmd->add_flag("--legacy-features", o->legacy_features,
                 "Compute features as NeMo < 2.5 did (L//hop+1 frames, reflect-padded STFT), for "

@@ -157,6 +157,11 @@ TEST(EvalCli, AdapterChangesOutputAndDisablingItRecoversTheBaseExactly) {
     ++n;
   }
   EXPECT_EQ(n, 5);
+  // Audio files may follow --adapter directly: it takes one file per use.
+  const std::string wav = std::string(ASR_FIXTURE_DIR) + "/nemo/audio/utt0.wav";
+  const CliRun f = cli("transcribe --model " + kModel + " --adapter " + adapter + " " + wav);
+  ASSERT_EQ(f.code, 0) << f.err;
+  EXPECT_NE(f.out.find("utt0.wav\t"), std::string::npos) << f.out;
   for (const auto& p : {adapter, base_h, on_h, off_h}) fs::remove(p);
 }
 
