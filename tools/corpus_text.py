@@ -43,6 +43,7 @@ def spell_digits(text):
         if len(digits) > 6 or (len(digits) > 1 and digits[0] == "0"):
             return " ".join(ONES[int(d)] for d in digits)
         return number_words(int(digits))
+    text = re.sub(r"(?<=[0-9]),(?=[0-9]{3})", "", text)  # 3,000
     return re.sub(r"[0-9]+", lambda m: f" {spell(m)} ", text)
 
 
@@ -271,7 +272,9 @@ def sentence_stream(style, seed, alphabet, min_words=3, max_words=15):
             if set(s) <= allowed:
                 yield s, s
         return
-    rng = random.Random(f"{seed}:text:{style}")
+    # `templates` was called `general` in the first version; its seed string is kept so its
+    # corpora stay byte-identical.
+    rng = random.Random(f"{seed}:text:{'general' if style == 'templates' else style}")
     make = GENERATED_STYLES[style]
     seen, misses = set(), 0
     while misses < 1000:

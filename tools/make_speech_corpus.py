@@ -1,246 +1,193 @@
 #!/usr/bin/env python3
-"""Generate a small synthetic English speech corpus (16 kHz mono s16 WAVs + NeMo JSON-lines
-manifests) with espeak-ng, deterministically from a seed. Made for CI and end-to-end tests of
-adapter training; no network, no Python packages beyond the standard library.
+"""Generate a synthetic English speech corpus (16 kHz mono s16 WAVs + NeMo JSON-lines manifests)
+with Debian's speech synthesizers (espeak-ng, flite, festival), deterministically from a seed.
+No network, no Python packages beyond the standard library.
 
     python3 tools/make_speech_corpus.py --out DIR --seed 1 --voices en+m3,en+f2 \\
         --split train:24,dev:8 [--sentences N] [--speed 160 --pitch 50] \\
-        [--text-style commands|general]
+        [--text-style commands|templates|general|an4] [--noise-snr DB] [--reverb PCT]
+    python3 tools/make_speech_corpus.py --out DIR --preset base  [--hours 3]    # base domain
+    python3 tools/make_speech_corpus.py --out DIR --preset adapt [--hours 0.5]  # adaptation domain
 
 writes DIR/<split>.json (one {"audio_filepath", "duration", "text", "voice", "speed", "pitch"}
-object per line, audio_filepath relative to DIR as NeMo resolves it), DIR/wavs/<split>/*.wav and
-DIR/corpus.json (the arguments and tool versions). The same arguments and the same espeak-ng and
-sox versions give byte-identical files.
+object per line, audio_filepath relative to DIR as NeMo resolves it), DIR/wavs/<split>/*.wav,
+DIR/text/<split>.txt (the transcripts, one a line, for spm_train), DIR/corpus.json (the settings,
+text source and tool versions), DIR/report.json (hours and utterances per split and voice) and
+DIR/timing.json (wall time; the only file that differs between equal runs). The same arguments
+and the same tool and package versions give byte-identical files.
 
-The pipeline has one stage per concern so that a later version can add engines (flite, festival)
-to SYNTHESIZERS, text styles to TEXT_STYLES and noise/reverb as further sox effects in
-`finish_audio` without touching the rest.
-
-Text is lowercase [a-z' ] only. The built-in vocabulary avoids the letters j and z: the 64-piece
-tokenizer of tests/fixtures/nemo/*.nemo has no piece for them, so they would become <unk>.
+Stages, one module each: corpus_text.py (transcripts), corpus_synth.py (engines),
+corpus_audio.py (resampling, reverb, noise); this file plans the corpus and writes it.
 """
 import argparse
 import json
-import math
 import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
+import time
 import wave
 from concurrent.futures import ThreadPoolExecutor
 
-SAMPLE_RATE = 16000
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import corpus_audio  # noqa: E402
+import corpus_synth  # noqa: E402
+import corpus_text  # noqa: E402
 
-# --------------------------------------------------------------------------------------------
-# Text: built-in vocabulary and templates, one generator per style
-# --------------------------------------------------------------------------------------------
-DIGITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
-DEVICES = ["light", "lamp", "fan", "radio", "heater", "music", "television", "oven", "alarm"]
-ROOMS = ["kitchen", "bedroom", "garden", "hall", "office", "bathroom", "garage"]
-ACTIONS = ["turn on", "turn off", "start", "stop", "check", "open", "close", "reset"]
-SIMPLE_COMMANDS = ["stop", "go back", "cancel that", "yes please", "no thanks", "start again",
-                   "what time is it", "call home", "play the next song", "read my messages",
-                   "louder please", "make it quieter", "show the weather"]
-UNITS = ["minutes", "seconds", "hours"]
+SAMPLE_RATE = corpus_audio.SAMPLE_RATE
+FULL_ALPHABET = "abcdefghijklmnopqrstuvwxyz'"
 
-DET = ["the", "a", "my", "your", "this", "that", "every", "one"]
-ADJ = ["red", "green", "old", "new", "small", "big", "quiet", "happy", "cold", "bright", "slow",
-       "quick", "warm", "dark"]
-NOUN = ["cat", "dog", "door", "apple", "river", "house", "teacher", "car", "bird", "window",
-        "letter", "train", "friend", "city", "table", "song", "boat", "book", "tree", "horse"]
-VERB = ["sees", "opens", "finds", "likes", "paints", "follows", "carries", "watches", "needs",
-        "keeps", "wants", "hears"]
-PREP = ["on", "near", "under", "behind", "at", "in", "over", "beside"]
-
-
-def commands_sentence(rng):
-    c = rng.choice
-    templates = [
-        lambda: f"{c(ACTIONS)} the {c(DEVICES)}",
-        lambda: f"{c(ACTIONS)} the {c(ROOMS)} {c(DEVICES)}",
-        lambda: f"set a timer for {c(DIGITS)} {c(UNITS)}",
-        lambda: c(SIMPLE_COMMANDS),
-        lambda: f"go to room {c(DIGITS)} {c(DIGITS)}",
-        lambda: f"is the {c(DEVICES)} in the {c(ROOMS)} on",
-        lambda: f"wake me at {c(DIGITS)} o'clock",
-    ]
-    return c(templates)()
-
-
-def general_sentence(rng):
-    c = rng.choice
-    templates = [
-        lambda: f"{c(DET)} {c(ADJ)} {c(NOUN)} {c(VERB)} {c(DET)} {c(NOUN)}",
-        lambda: f"{c(DET)} {c(NOUN)} sat {c(PREP)} the {c(NOUN)}",
-        lambda: f"{c(DIGITS)} {c(ADJ)} {c(NOUN)}s",
-        lambda: f"where is {c(DET)} {c(NOUN)}",
-        lambda: f"{c(DIGITS)} {c(DIGITS)} {c(DIGITS)} {c(DIGITS)}",
-        lambda: f"it's {c(ADJ)} {c(PREP)} the {c(NOUN)} today",
-    ]
-    return c(templates)()
-
-
-TEXT_STYLES = {"commands": commands_sentence, "general": general_sentence}
-
-
-def normalize_text(text):
-    """Lowercase, only [a-z' ], single spaces: what the manifests and the tokenizer see."""
-    text = re.sub(r"[^a-z' ]+", " ", text.lower())
-    return re.sub(r" +", " ", text).strip()
-
-
-def _check_vocabulary():
-    words = set()
-    for group in (DIGITS, DEVICES, ROOMS, ACTIONS, SIMPLE_COMMANDS, UNITS, DET, ADJ, NOUN, VERB,
-                  PREP, ["o'clock", "it's", "room", "timer", "sat", "where", "is", "wake"]):
-        for phrase in group:
-            words.update(phrase.split())
-    bad = sorted(w for w in words if normalize_text(w) != w or set(w) & set("jz"))
-    assert not bad, f"vocabulary words outside [a-z'] or with j/z: {bad}"
-
-
-_check_vocabulary()
-
-
-def sentence_pool(style, count, seed):
-    """`count` distinct sentences (fewer only if the style cannot make that many)."""
-    rng = random.Random(f"{seed}:text:{style}")
-    make = TEXT_STYLES[style]
-    pool, seen = [], set()
-    for _ in range(count * 50):
-        s = normalize_text(make(rng))
-        if s not in seen:
-            seen.add(s)
-            pool.append(s)
-            if len(pool) == count:
-                break
-    if len(pool) < count:
-        sys.exit(f"--text-style {style} makes only {len(pool)} distinct sentences, "
-                 f"{count} requested (lower --sentences)")
-    return pool
+ESPEAK_US_VARIANTS = [f"en-us+m{i}" for i in range(1, 8)] + [f"en-us+f{i}" for i in range(1, 6)]
+ADAPT_VOICES = ["flite:kal", "flite:kal16", "flite:awb", "flite:rms", "flite:slt",
+                "festival:kal_diphone", "festival:cmu_us_slt_arctic_hts"]
+# Issue 8's two domains. `splits` are fractions of --hours.
+PRESETS = {
+    "base": {"voices": ",".join(ESPEAK_US_VARIANTS), "text_style": "general", "hours": 3.0,
+             "speed_jitter": 0.15, "pitch_jitter": 15, "min_duration": 1.0, "max_duration": 12.0,
+             "splits": [("train", 0.9), ("dev", 0.05), ("test", 0.05)]},
+    "adapt": {"voices": ",".join(ADAPT_VOICES), "text_style": "an4", "hours": 0.5,
+              "speed_jitter": 0.1, "pitch_jitter": 6, "min_duration": 1.0, "max_duration": 8.0,
+              "splits": [("train", 0.8), ("dev", 0.1), ("test", 0.1)]},
+}
+DEFAULTS = {"voices": "en+m3,en+f2", "text_style": "commands", "speed_jitter": 0.1,
+            "pitch_jitter": 8, "min_duration": 1.0, "max_duration": 3.0}
+# Seconds per character of spoken text at REFERENCE_WPM, measured on corpora of this tool
+# (padding excluded); used only to size --hours corpora before any audio exists.
+SECONDS_PER_CHAR = {"espeak-ng": 0.066, "flite": 0.088, "festival": 0.088}
 
 
 # --------------------------------------------------------------------------------------------
-# Synthesis: one class per engine, selected by the voice's "engine:" prefix (default espeak-ng)
+# Plan
 # --------------------------------------------------------------------------------------------
-def run(cmd, what):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if r.returncode != 0:
-        sys.exit(f"{what} failed ({' '.join(cmd)}): {r.stderr.decode(errors='replace').strip()}")
-    return r.stdout.decode(errors="replace")
+def estimated_seconds(spoken, voice, speed, args):
+    engine, _ = corpus_synth.split_voice(voice)
+    seconds = len(spoken) * SECONDS_PER_CHAR[engine] * corpus_synth.REFERENCE_WPM / speed
+    return min(args.max_duration, max(args.min_duration, seconds))
 
 
-class EspeakNg:
-    """espeak-ng voices as "language[+variant]", e.g. en+m3, en-us+f2. espeak-ng silently ignores
-    an unknown variant, so variants are checked against its data folder."""
-
-    name = "espeak-ng"
-
-    def __init__(self):
-        if not shutil.which("espeak-ng"):
-            sys.exit("espeak-ng not found (apt-get install -y espeak-ng)")
-        self.version = run(["espeak-ng", "--version"], "espeak-ng --version").strip()
-        m = re.search(r"Data at:\s*(\S+)", self.version)
-        self.data_dir = m.group(1) if m else None
-
-    def check_voice(self, voice):
-        language, _, variant = voice.partition("+")
-        if variant and self.data_dir and not os.path.isfile(
-                os.path.join(self.data_dir, "voices", "!v", variant)):
-            sys.exit(f"espeak-ng voice {voice!r}: no variant {variant!r} in {self.data_dir}/voices/!v")
-        with tempfile.TemporaryDirectory() as tmp:  # an unknown language makes espeak-ng fail
-            run(["espeak-ng", "-v", language, "-w", os.path.join(tmp, "probe.wav"), "test"],
-                f"espeak-ng voice {voice!r}")
-
-    def synthesize(self, text, voice, speed, pitch, wav_path):
-        """Writes espeak-ng's own WAV (22.05 kHz mono s16)."""
-        run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", wav_path, text],
-            f"espeak-ng -v {voice}")
-
-
-SYNTHESIZERS = {"espeak-ng": EspeakNg}
-
-
-def split_voice(spec):
-    engine, sep, voice = spec.partition(":")
-    return (engine, voice) if sep else ("espeak-ng", spec)
-
-
-# --------------------------------------------------------------------------------------------
-# Audio: resample to 16 kHz mono s16 and pad to the minimum length, with sox
-# --------------------------------------------------------------------------------------------
-def wav_seconds(path):
-    with wave.open(path, "rb") as w:
-        return w.getnframes() / w.getframerate()
-
-
-def finish_audio(raw_path, out_path, min_seconds):
-    """Resamples to 16 kHz mono s16 and pads silence on both sides up to min_seconds."""
-    with wave.open(raw_path, "rb") as w:
-        resampled = round(w.getnframes() * SAMPLE_RATE / w.getframerate())
-    # Padding is counted in output samples, after an explicit rate effect; +2 samples of slack
-    # cover sox's rounding of the resampled length.
-    pad = max(0, math.ceil(min_seconds * SAMPLE_RATE) - resampled + 2) if resampled < \
-        min_seconds * SAMPLE_RATE else 0
-    # -D: no dither, so the output is a pure function of the input (byte-identical reruns).
-    cmd = ["sox", "-D", raw_path, "-b", "16", "-c", "1", "-e", "signed", out_path,
-           "rate", str(SAMPLE_RATE)]
-    if pad:
-        cmd += ["pad", f"{pad // 2}s", f"{pad - pad // 2}s"]
-    run(cmd, "sox")
-
-
-# --------------------------------------------------------------------------------------------
-# Corpus
-# --------------------------------------------------------------------------------------------
 def plan_utterances(args, voices):
     """Every utterance's text, voice, speed and pitch, fixed before any audio is made: the
-    corpus does not depend on --jobs or on the order in which workers finish."""
-    total = sum(n for _, n in args.split)
-    pool = sentence_pool(args.text_style, args.sentences or total, args.seed)
-    plan, g = [], 0
-    for split, count in args.split:
-        for i in range(count):
+    corpus does not depend on --jobs or on the order in which workers finish. Split sizes are
+    counts (--split NAME:COUNT) or, with --hours, estimated seconds."""
+    stream = corpus_text.sentence_stream(args.text_style, args.seed, args.alphabet,
+                                         args.min_words, args.max_words)
+    by_count = args.hours is None
+    # Distinct sentences in the pool; utterance g speaks sentence g % pool_size, a repeat by the
+    # next voice. Without --sentences every utterance has its own sentence.
+    pool_size = args.sentences or (sum(n for _, n in args.split) if by_count else None)
+    pool, plan, g = [], [], 0
+    for split, size in args.split:
+        i, seconds = 0, 0.0
+        while (i < size) if by_count else (seconds < size):
+            k = g % pool_size if pool_size else g
+            while len(pool) <= k:
+                item = next(stream, None)
+                if item is None:
+                    sys.exit(f"--text-style {args.text_style} makes only {len(pool)} distinct "
+                             f"sentences, more requested (lower --sentences or --hours)")
+                pool.append(item)
             rng = random.Random(f"{args.seed}:utt:{split}:{i}")
-            # A repeated sentence is spoken by the next voice, so repeats are not duplicates.
-            voice = voices[(g + g // len(pool)) % len(voices)]
+            voice = voices[(g + (g // pool_size if pool_size else 0)) % len(voices)]
             speed = round(args.speed * (1 + rng.uniform(-args.speed_jitter, args.speed_jitter)))
             pitch = round(args.pitch + rng.uniform(-args.pitch_jitter, args.pitch_jitter))
-            plan.append({"split": split, "index": i, "text": pool[g % len(pool)], "voice": voice,
-                         "speed": speed, "pitch": max(0, min(99, pitch))})
+            text, spoken = pool[k]
+            plan.append({"split": split, "index": i, "text": text, "spoken": spoken,
+                         "voice": voice, "speed": speed, "pitch": max(0, min(99, pitch))})
+            seconds += estimated_seconds(spoken, voice, speed, args)
+            i += 1
             g += 1
     return plan
 
 
+# --------------------------------------------------------------------------------------------
+# Audio
+# --------------------------------------------------------------------------------------------
 def make_utterance(item, synths, args, tmp):
-    engine, voice = split_voice(item["voice"])
+    engine, voice = corpus_synth.split_voice(item["voice"])
     name = f"{item['split']}_{item['index']:05d}"
     raw = os.path.join(tmp, name + ".raw.wav")
     speed = item["speed"]
     # Too long: speak faster (at most 3 tries). Too short: pad silence on both sides.
     for _ in range(3):
-        synths[engine].synthesize(item["text"], voice, speed, item["pitch"], raw)
-        seconds = wav_seconds(raw)
+        synths[engine].synthesize(item["spoken"], voice, speed, item["pitch"], raw)
+        seconds = corpus_audio.wav_seconds(raw)
         if seconds <= args.max_duration:
             break
         speed = int(speed * seconds / (args.max_duration * 0.95)) + 1
     else:
-        sys.exit(f"{name}: {item['text']!r} lasts {seconds:.2f} s even at speed {speed}; "
-                 f"raise --max-duration")
+        raise corpus_synth.SynthesisError(
+            f"{name}: {item['text']!r} lasts {seconds:.2f} s even at speed {speed}; "
+            f"raise --max-duration")
     rel = os.path.join("wavs", item["split"], name + ".wav")
     out = os.path.join(args.out, rel)
-    finish_audio(raw, out, args.min_duration)
+    corpus_audio.finish_audio(raw, out, args.min_duration, reverb=args.reverb)
     os.remove(raw)
+    if args.noise_snr is not None:
+        rng = random.Random(f"{args.seed}:noise:{item['split']}:{item['index']}")
+        corpus_audio.add_noise(out, args.noise_snr, args.noise_color, rng)
     with wave.open(out, "rb") as w:
         frames = w.getnframes()
-    return {"audio_filepath": os.path.abspath(out) if args.absolute_paths else rel,
-            "duration": frames / SAMPLE_RATE, "text": item["text"],
-            "voice": item["voice"], "speed": speed, "pitch": item["pitch"]}
+    row = {"audio_filepath": os.path.abspath(out) if args.absolute_paths else rel,
+           "duration": frames / SAMPLE_RATE, "text": item["text"],
+           "voice": item["voice"], "speed": speed, "pitch": item["pitch"]}
+    # Only when used, so corpora without a channel shift keep their first version's manifests.
+    if args.reverb:
+        row["reverb"] = args.reverb
+    if args.noise_snr is not None:
+        row["noise"] = f"{args.noise_color}@{args.noise_snr:g}dB"
+    return row
 
 
+# --------------------------------------------------------------------------------------------
+# Outputs
+# --------------------------------------------------------------------------------------------
+def summarize(rows):
+    voices = {}
+    for r in rows:
+        v = voices.setdefault(r["voice"], {"utterances": 0, "hours": 0.0})
+        v["utterances"] += 1
+        v["hours"] += r["duration"] / 3600
+    return {"utterances": len(rows), "hours": sum(r["duration"] for r in rows) / 3600,
+            "voices": dict(sorted(voices.items()))}
+
+
+def write_report(out, by_split):
+    report = {"splits": {s: summarize(rows) for s, rows in by_split.items()},
+              "total": summarize([r for rows in by_split.values() for r in rows])}
+    for part in [*report["splits"].values(), report["total"]]:  # stable bytes: rounded floats
+        part["hours"] = round(part["hours"], 6)
+        for v in part["voices"].values():
+            v["hours"] = round(v["hours"], 6)
+    with open(os.path.join(out, "report.json"), "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=1)
+        f.write("\n")
+    splits = list(by_split)
+    print(f"{'voice':36s}" + "".join(f"{s:>16s}" for s in splits + ["total"]))
+    for voice in report["total"]["voices"]:
+        cells = []
+        for part in [report["splits"][s] for s in splits] + [report["total"]]:
+            v = part["voices"].get(voice, {"utterances": 0, "hours": 0.0})
+            cells.append(f"{v['utterances']:6d} {v['hours'] * 60:7.1f}m")
+        print(f"{voice:36s}" + "".join(f"{c:>16s}" for c in cells))
+    cells = [f"{p['utterances']:6d} {p['hours']:6.3f}h"
+             for p in [report["splits"][s] for s in splits] + [report["total"]]]
+    print(f"{'all voices (utterances, hours)':36s}" + "".join(f"{c:>16s}" for c in cells))
+    return report
+
+
+def text_source_info(style):
+    if style != "general":
+        return {"style": style, "source": "built-in generator (tools/corpus_text.py)"}
+    sentences, source, files = corpus_text.debian_sentences()
+    return {"style": style, "source": source, "files": files, "sentences": len(sentences),
+            "packages": corpus_text.debian_text_version(source)}
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
 def parse_split(spec):
     splits = []
     for part in spec.split(","):
@@ -258,69 +205,122 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True, help="output folder (created; existing splits are replaced)")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="issue 8's domains: base (espeak-ng en-us variants, general sentences, "
+                        "train/dev/test) or adapt (flite + festival voices, AN4-like text); "
+                        "other options override its settings")
+    p.add_argument("--hours", type=float,
+                   help="size splits by estimated audio hours (preset fractions, default "
+                        "train .9 dev .05 test .05) instead of --split counts")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--voices", default="en+m3,en+f2",
-                   help="comma-separated [engine:]voice list, used in turn (engine: espeak-ng)")
-    p.add_argument("--split", type=parse_split, default=parse_split("train:24,dev:8"),
+    p.add_argument("--voices", help="comma-separated [engine:]voice list, used in turn; engines "
+                   "espeak-ng (default), flite, festival (default en+m3,en+f2)")
+    p.add_argument("--split", type=parse_split,
                    help="NAME:COUNT[,NAME:COUNT...] utterances per manifest (default train:24,dev:8)")
     p.add_argument("--sentences", type=int, default=0,
                    help="distinct sentences shared by all splits, reused in turn by the next "
                         "voice (default: one per utterance, so no text repeats)")
-    p.add_argument("--text-style", choices=sorted(TEXT_STYLES), default="commands")
+    p.add_argument("--text-style", choices=corpus_text.TEXT_STYLES,
+                   help="commands (default), templates, general (Debian text), an4")
+    p.add_argument("--alphabet", default=FULL_ALPHABET,
+                   help="keep only transcripts made of these characters (and space), e.g. "
+                        "without j and z for a tokenizer that lacks them")
+    p.add_argument("--min-words", type=int, default=3, help="general text: fewest words")
+    p.add_argument("--max-words", type=int, default=15, help="general text: most words")
     p.add_argument("--speed", type=int, default=160, help="words per minute (espeak-ng -s)")
     p.add_argument("--pitch", type=int, default=50, help="0-99 (espeak-ng -p)")
-    p.add_argument("--speed-jitter", type=float, default=0.1,
+    p.add_argument("--speed-jitter", type=float,
                    help="per-utterance relative speed change, uniform in +-this (default 0.1)")
-    p.add_argument("--pitch-jitter", type=float, default=8, help="per-utterance pitch change, +-this")
-    p.add_argument("--min-duration", type=float, default=1.0, help="shorter audio is padded with silence")
-    p.add_argument("--max-duration", type=float, default=3.0, help="longer audio is sped up")
+    p.add_argument("--pitch-jitter", type=float, help="per-utterance pitch change, +-this (default 8)")
+    p.add_argument("--min-duration", type=float, help="shorter audio is padded with silence (default 1)")
+    p.add_argument("--max-duration", type=float, help="longer audio is sped up (default 3)")
+    p.add_argument("--noise-snr", type=float, help="add seeded noise at this SNR in dB")
+    p.add_argument("--noise-color", choices=["white", "pink"], default="white")
+    p.add_argument("--reverb", type=int, default=0, help="sox reverb reverberance 1-100 (0: none)")
     p.add_argument("--absolute-paths", action="store_true", help="write absolute audio_filepath")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel synthesis processes")
     args = p.parse_args(argv)
+
+    preset = PRESETS.get(args.preset, {})
+    for key, default in DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, preset.get(key, default))
+    if args.hours is None and args.split is None and preset:
+        args.hours = preset["hours"]
+    if args.hours is not None:
+        if args.split is not None:
+            p.error("--hours sizes the preset's splits; give either --hours or --split")
+        if args.hours <= 0:
+            p.error("--hours must be > 0")
+        args.split = [(name, args.hours * frac * 3600)
+                      for name, frac in preset.get("splits", PRESETS["base"]["splits"])]
+    elif args.split is None:
+        args.split = parse_split("train:24,dev:8")
     if args.sentences < 0 or args.jobs < 1 or not 0 < args.min_duration < args.max_duration:
         p.error("need --sentences >= 0, --jobs >= 1 and 0 < --min-duration < --max-duration")
+    if not 0 <= args.reverb <= 100 or not 1 <= args.min_words <= args.max_words:
+        p.error("need 0 <= --reverb <= 100 and 1 <= --min-words <= --max-words")
+    if not set(args.alphabet) <= set(FULL_ALPHABET):
+        p.error(f"--alphabet may only hold characters of {FULL_ALPHABET!r}")
     return args
 
 
 def main(argv=None):
+    started = time.monotonic()
     args = parse_args(argv)
     if not shutil.which("sox"):
         sys.exit("sox not found (apt-get install -y sox)")
     voices = [v.strip() for v in args.voices.split(",") if v.strip()]
     if not voices:
         sys.exit("--voices is empty")
-    synths = {}
-    for spec in voices:
-        engine, voice = split_voice(spec)
-        if engine not in SYNTHESIZERS:
-            sys.exit(f"voice {spec!r}: unknown engine {engine!r} (known: {', '.join(SYNTHESIZERS)})")
-        synths.setdefault(engine, SYNTHESIZERS[engine]())
-        synths[engine].check_voice(voice)
+    try:
+        synths = corpus_synth.open_synthesizers(voices)
+    except corpus_synth.SynthesisError as e:
+        sys.exit(str(e))
 
     plan = plan_utterances(args, voices)
-    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(os.path.join(args.out, "text"), exist_ok=True)
     for split, _ in args.split:
         shutil.rmtree(os.path.join(args.out, "wavs", split), ignore_errors=True)
         os.makedirs(os.path.join(args.out, "wavs", split))
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
-        entries = list(pool.map(lambda item: make_utterance(item, synths, args, tmp), plan))
+    try:
+        with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as pool:
+            entries = list(pool.map(lambda item: make_utterance(item, synths, args, tmp), plan))
+    except (corpus_synth.SynthesisError, RuntimeError) as e:
+        sys.exit(str(e))
 
+    by_split = {}
     for split, _ in args.split:
         rows = [e for e, item in zip(entries, plan) if item["split"] == split]
+        by_split[split] = rows
         with open(os.path.join(args.out, f"{split}.json"), "w", encoding="utf-8") as f:
             f.writelines(json.dumps(r) + "\n" for r in rows)
+        with open(os.path.join(args.out, "text", f"{split}.txt"), "w", encoding="utf-8") as f:
+            f.writelines(r["text"] + "\n" for r in rows)
         hours = sum(r["duration"] for r in rows) / 3600
         print(f"{split}: {len(rows)} utterances, {hours * 60:.1f} min -> "
               f"{os.path.join(args.out, split + '.json')}")
+    report = write_report(args.out, by_split)
+
     # What determines the corpus (not --out or --jobs), so equal corpora have equal corpus.json.
     settings = {k: v for k, v in vars(args).items() if k not in ("out", "jobs")}
     meta = {"generator": "tools/make_speech_corpus.py", "settings": settings,
-            "sample_rate": SAMPLE_RATE,
+            "sample_rate": SAMPLE_RATE, "text": text_source_info(args.text_style),
             "tools": {name: s.version for name, s in synths.items()}
-            | {"sox": run(["sox", "--version"], "sox --version").strip()}}
+            | {"sox": corpus_synth.run(["sox", "--version"], "sox --version").strip()}}
     with open(os.path.join(args.out, "corpus.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
         f.write("\n")
+
+    wall = time.monotonic() - started
+    audio_hours = report["total"]["hours"]
+    timing = {"wall_seconds": round(wall, 2), "jobs": args.jobs, "audio_hours": audio_hours,
+              "wall_seconds_per_audio_hour": round(wall / audio_hours, 1) if audio_hours else None}
+    with open(os.path.join(args.out, "timing.json"), "w", encoding="utf-8") as f:
+        json.dump(timing, f, indent=1)
+        f.write("\n")
+    print(f"generated {audio_hours:.3f} h of audio in {wall:.1f} s with {args.jobs} jobs "
+          f"({timing['wall_seconds_per_audio_hour']} s per audio hour)")
 
 
 if __name__ == "__main__":

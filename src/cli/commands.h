@@ -18,6 +18,7 @@ CommandRunner add_info_command(CLI::App& app);        // cmd_info.cpp
 CommandRunner add_import_command(CLI::App& app);      // cmd_import.cpp
 CommandRunner add_transcribe_command(CLI::App& app);  // cmd_transcribe.cpp
 CommandRunner add_shard_command(CLI::App& app);       // cmd_shard.cpp
+CommandRunner add_init_command(CLI::App& app);        // cmd_init.cpp
 CommandRunner add_train_command(CLI::App& app);       // cmd_train.cpp
 CommandRunner add_eval_command(CLI::App& app);        // cmd_eval.cpp
 CommandRunner add_export_command(CLI::App& app);      // cmd_export.cpp

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   // Registration order is the order --help lists them in.
   std::vector<std::pair<CLI::App*, CommandRunner>> commands;
   for (auto add : {add_info_command, add_import_command, add_transcribe_command, add_shard_command,
-                   add_train_command, add_eval_command, add_export_command, add_demo_command}) {
+                   add_init_command, add_train_command, add_eval_command, add_export_command, add_demo_command}) {
     CommandRunner run = add(app);
     commands.emplace_back(app.get_subcommands([](CLI::App*) { return true; }).back(), run);
   }
