@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "asr/io/model_file.h"
+#include "asr/io/nemo_writer.h"
+#include "asr/text/tokenizer.h"
 #include "asr/models/adapter_file.h"
 #include "asr/models/nemo_adapters.h"
 #include "commands.h"
@@ -28,6 +30,22 @@ int run_export(const ExportOptions& o) {
     if (std::filesystem::equivalent(a, o.out, ec)) throw Error(str_cat(o.out, ": the output would overwrite an adapter file"));
   if (!o.force && std::filesystem::exists(o.out))
     throw Error(str_cat(o.out, ": already exists (pass --force to replace it)"));
+  if (o.adapters.empty() && !o.nemo_adapters) {  // the model itself, e.g. a base trained from scratch
+    const io::ModelFile model = io::load_model_file(o.model);
+    for (const auto& [k, t] : model.weights)
+      if (models::is_adapter_key(k)) throw Error(str_cat(o.model, ": has adapters; pass them as --adapter files"));
+    // An .h5 carries the SentencePiece model only; NeMo also wants the vocab files made from it.
+    const text::Tokenizer tokenizer = text::Tokenizer::from_sentencepiece(model.tokenizer_model, o.model);
+    std::map<std::string, std::string> generated;
+    for (const auto& [key, member] : io::nemo_artifact_references(model.config.yaml, o.model)) {
+      if (key == "tokenizer.vocab_path") generated[member] = tokenizer.nemo_vocab_txt();
+      if (key == "tokenizer.spe_tokenizer_vocab") generated[member] = tokenizer.spe_vocab_file();
+    }
+    io::write_model_nemo(o.out, model, generated);
+    spdlog::info("exported {} -> {} (.nemo, {:.2f} MiB)", o.model, o.out,
+                 static_cast<double>(std::filesystem::file_size(o.out)) / (1 << 20));
+    return kOk;
+  }
   if (!o.nemo_adapters && io::detect_file_kind(o.model) == io::FileKind::Hdf5)
     throw Error(str_cat(o.model, ": an .h5 base lacks the tokenizer vocab files a .nemo must carry; pass the "
                                  "original .nemo as --model (adapter files made on the .h5 fit it: same fingerprint)"));

@@ -6,6 +6,8 @@
 #include <archive_entry.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cstring>
+#include <map>
 #include <memory>
 #include <ostream>
 
@@ -126,6 +128,39 @@ void write_nemo(const std::string& path, const std::string& config_yaml, const S
     tar.add(kWeightsMember, ckpt);
     tar.close();
   });
+}
+
+void write_model_nemo(const std::string& path, const ModelFile& model,
+                      const std::map<std::string, std::string>& generated) {
+  std::map<std::string, std::string> artifacts;
+  if (detect_file_kind(model.path) != FileKind::Hdf5) {
+    artifacts = read_nemo_artifacts(model.path);
+  } else {
+    for (const auto& [key, member] : nemo_artifact_references(model.config.yaml, model.path)) {
+      auto it = generated.find(member);
+      if (key == "tokenizer.model_path")
+        artifacts[member] = model.tokenizer_model;
+      else if (it != generated.end())
+        artifacts[member] = it->second;
+      else
+        throw Error(str_cat(model.path, ": the config refers to ", key, " = nemo:", member,
+                            ", which an .h5 does not carry; export from the original .nemo"));
+    }
+  }
+  StateDict weights;
+  for (const auto& [k, t] : model.weights) weights.emplace(k, t);
+  write_nemo(path, model.config.yaml, weights, artifacts);
+  const ModelFile back = load_model_file(path);
+  if (back.config.yaml != model.config.yaml || back.tokenizer_model != model.tokenizer_model ||
+      back.weights.size() != weights.size())
+    throw Error(str_cat(path, ": verification failed: config, tokenizer or weight count differ"));
+  for (const auto& [k, t] : weights) {
+    auto it = back.weights.find(k);
+    const Tensor a = t.contiguous();
+    if (it == back.weights.end() || it->second.shape() != a.shape() ||
+        std::memcmp(a.raw_data(), it->second.contiguous().raw_data(), a.nbytes()) != 0)
+      throw Error(str_cat(path, ": verification failed: '", k, "' differs"));
+  }
 }
 
 }  // namespace asr::io

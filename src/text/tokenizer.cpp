@@ -5,6 +5,7 @@
 #include <sentencepiece_processor.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "asr/core/error.h"
 #include "asr/text/unicode.h"
@@ -106,6 +107,34 @@ std::string Tokenizer::piece(int64_t id) const {
   if (id < 0 || id >= vocab_size())
     throw Error(str_cat(impl_->source, ": tokenizer: token id ", id, " is outside the vocabulary [0, ", vocab_size(), ")"));
   return impl_->sp.IdToPiece(static_cast<int>(id));
+}
+
+float Tokenizer::score(int64_t id) const {
+  piece(id);  // range check
+  return impl_->sp.GetScore(static_cast<int>(id));
+}
+
+std::string Tokenizer::spe_vocab_file() const {
+  std::string out;
+  for (int64_t i = 0; i < vocab_size(); ++i) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", static_cast<double>(score(i)));
+    out += piece(i) + "\t" + text + "\n";
+  }
+  return out;
+}
+
+std::string Tokenizer::nemo_vocab_txt() const {
+  static const std::string kWordStart = "\xe2\x96\x81";  // U+2581, SentencePiece's word boundary
+  std::string out;
+  for (int64_t i = 0; i < vocab_size(); ++i) {
+    const std::string p = piece(i);
+    if (p == "<unk>" || p == "<s>" || p == "</s>" || p == "<pad>") continue;
+    const bool word_start = p.rfind(kWordStart, 0) == 0;
+    const std::string token = word_start ? p.substr(kWordStart.size()) : "##" + p;
+    out += (token.empty() ? p : token) + "\n";
+  }
+  return out;
 }
 
 int64_t Tokenizer::unk_id() const { return impl_->sp.unk_id(); }

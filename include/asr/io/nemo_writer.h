@@ -26,4 +26,12 @@ std::vector<std::pair<std::string, std::string>> nemo_artifact_references(const 
 void write_nemo(const std::string& path, const std::string& config_yaml, const StateDict& weights,
                 const std::map<std::string, std::string>& artifacts);
 
+// A whole model (no adapters added here) as a .nemo: e.g. a base model trained from scratch by
+// asr-adapt. Artifacts come from the source .nemo, or for an .h5 source from its stored
+// SentencePiece model (the config's tokenizer.model_path member) and `generated` (member name ->
+// bytes, e.g. vocab.txt made from the tokenizer); a "nemo:" reference neither supplies is an error
+// naming it. The written file is read back and compared.
+void write_model_nemo(const std::string& path, const ModelFile& model,
+                      const std::map<std::string, std::string>& generated = {});
+
 }  // namespace asr::io

@@ -20,6 +20,11 @@ class Tokenizer {
   std::string decode(const std::vector<int64_t>& ids) const;
   int64_t vocab_size() const;  // V (without the CTC blank)
   std::string piece(int64_t id) const;
+  float score(int64_t id) const;
+  // The tokenizer files NeMo's create_spt_model writes beside the model: tokenizer.vocab
+  // ("piece<TAB>score" per line) and vocab.txt (special pieces skipped; "▁x" -> "x", "x" -> "##x").
+  std::string spe_vocab_file() const;
+  std::string nemo_vocab_txt() const;
   int64_t unk_id() const;
   // The "supported punctuation" decode() attaches to the preceding word, sorted (code points).
   const std::u32string& supported_punctuation() const;
