@@ -10,7 +10,7 @@ PACKAGES=(
   libyaml-cpp-dev googletest libgtest-dev libbenchmark-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev
   libarchive-dev libzip-dev libsndfile1-dev libsoxr-dev libfftw3-dev libsentencepiece-dev
-  espeak-ng sox python3-h5py
+  espeak-ng sox python3-h5py python3-matplotlib
   flite festival festvox-kallpc16k festvox-us-slt-hts fortune-mod fortunes-min fortunes sentencepiece
 )
 

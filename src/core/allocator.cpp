@@ -1,6 +1,7 @@
 // The caching allocator's bookkeeping and the CPU allocator built on it.
 #include "asr/core/allocator.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 
@@ -8,6 +9,10 @@
 #include "asr/core/error.h"
 
 namespace asr {
+
+namespace {
+constexpr size_t kMinCacheBytes = size_t{64} << 20;
+}  // namespace
 
 size_t CachingAllocator::size_class(size_t bytes) const {
   if (bytes <= (size_t{1} << 20)) {
@@ -46,8 +51,17 @@ void CachingAllocator::deallocate(void* ptr, size_t bytes) {
   if (!ptr) return;
   const size_t cls = size_class(bytes);
   std::lock_guard<std::mutex> lock(mu_);
-  free_[cls].push_back(ptr);
   stats_.bytes_in_use -= cls;
+  // Batches of varying shapes free blocks of sizes that may never be asked for again: the cache
+  // keeps at most half the peak working set (and at least kMinCacheBytes), beyond that blocks go
+  // back to the system. Steady-state shapes still hit the cache every step.
+  const size_t limit = std::max<size_t>(kMinCacheBytes, stats_.peak_bytes_in_use / 2);
+  if (stats_.bytes_cached + cls > limit) {
+    system_free(ptr);
+    stats_.system_frees++;
+    return;
+  }
+  free_[cls].push_back(ptr);
   stats_.bytes_cached += cls;
 }
 

@@ -60,3 +60,21 @@ TEST(CpuAllocator, SizeClassesArePowersOfTwoThenMegabytes) {
   EXPECT_EQ(a.size_class(1u << 20), 1u << 20);
   EXPECT_EQ(a.size_class((1u << 20) + 1), 2u << 20);
 }
+
+TEST(CpuAllocator, BlocksOfEverChangingSizesDoNotPileUpInTheCache) {
+  // Variable-length batches free large blocks whose sizes may never come back: the cache stays
+  // bounded (half the peak working set, at least 64 MiB) instead of growing step after step.
+  Allocator& a = cpu_allocator();
+  a.release_cache();
+  a.reset_peak();
+  const AllocatorStats before = a.stats();
+  for (size_t step = 0; step < 400; ++step) {
+    const size_t bytes = (size_t{2} << 20) + step * (size_t{1} << 20);  // 2 MiB, 3 MiB, ... 401 MiB
+    void* p = a.allocate(bytes);
+    a.deallocate(p, bytes);
+  }
+  const AllocatorStats after = a.stats();
+  EXPECT_LE(after.bytes_cached, std::max<uint64_t>(uint64_t{64} << 20, after.peak_bytes_in_use / 2));
+  EXPECT_GT(after.system_frees, before.system_frees);
+  a.release_cache();
+}

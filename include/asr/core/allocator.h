@@ -13,6 +13,7 @@ struct AllocatorStats {
   uint64_t bytes_in_use = 0;    // bytes handed out and not yet returned
   uint64_t peak_bytes_in_use = 0;
   uint64_t bytes_cached = 0;    // bytes held in free lists
+  uint64_t system_frees = 0;    // blocks given back because the cache was full
 };
 
 class Allocator {
