@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <utility>
 #include <cstring>
 #include <vector>
 
@@ -213,6 +214,18 @@ void commit_file(const std::string& tmp, const std::string& final_path) {
     throw Error(str_cat(final_path, ": cannot rename ", tmp, " into place (", std::strerror(errno), ")"));
   const size_t slash = final_path.find_last_of('/');
   fsync_path(slash == std::string::npos ? "." : (slash == 0 ? "/" : final_path.substr(0, slash)), true);
+}
+
+AtomicFileWrite::AtomicFileWrite(std::string final_path)
+    : final_(std::move(final_path)), tmp_(str_cat(final_, ".tmp-", ::getpid())) {}
+
+AtomicFileWrite::~AtomicFileWrite() {
+  if (!done_) std::remove(tmp_.c_str());
+}
+
+void AtomicFileWrite::commit() {
+  commit_file(tmp_, final_);
+  done_ = true;
 }
 
 hid_t aligned_file_access() {

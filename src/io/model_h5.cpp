@@ -106,14 +106,8 @@ Tensor load_weight(hid_t group, const std::string& key, const std::shared_ptr<Ma
 
 void write_model_h5(const ModelFile& model, const std::string& out_path) {
   QuietHdf5 quiet;
-  const std::string tmp = str_cat(out_path, ".tmp-", ::getpid());
-  struct RemoveOnFailure {
-    const std::string& p;
-    bool done = false;
-    ~RemoveOnFailure() {
-      if (!done) std::remove(p.c_str());
-    }
-  } cleanup{tmp};
+  h5::AtomicFileWrite output(out_path);
+  const std::string& tmp = output.temp_path();
   autograd::NoGradGuard no_grad;
   {
     Id fapl(h5::aligned_file_access(), H5Pclose);
@@ -143,8 +137,7 @@ void write_model_h5(const ModelFile& model, const std::string& out_path) {
     }
     check(H5Fflush(file, H5F_SCOPE_GLOBAL), out_path, "flush");
   }  // closes the file
-  h5::commit_file(tmp, out_path);
-  cleanup.done = true;
+  output.commit();
 }
 
 ModelFile load_model_h5(const std::string& path) {

@@ -153,14 +153,8 @@ void save_adapter_file(const std::string& path, const ConformerCtcModel& model,
 
   h5::Quiet quiet;
   autograd::NoGradGuard no_grad;
-  const std::string tmp = str_cat(path, ".tmp-", ::getpid());
-  struct RemoveOnFailure {
-    const std::string& p;
-    bool done = false;
-    ~RemoveOnFailure() {
-      if (!done) std::remove(p.c_str());
-    }
-  } cleanup{tmp};
+  h5::AtomicFileWrite output(path);
+  const std::string& tmp = output.temp_path();
   int64_t count = 0;
   {
     Id fapl(h5::aligned_file_access(), H5Pclose);
@@ -185,8 +179,7 @@ void save_adapter_file(const std::string& path, const ConformerCtcModel& model,
     check(H5Fflush(file, H5F_SCOPE_GLOBAL), path, "flush");
     if (H5Fclose(file.release()) < 0) throw Error(str_cat(path, ": cannot close ", tmp));
   }
-  h5::commit_file(tmp, path);
-  cleanup.done = true;
+  output.commit();
 }
 
 AdapterFile read_adapter_file(const std::string& path) {

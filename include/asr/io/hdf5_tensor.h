@@ -44,6 +44,22 @@ void fsync_path(const std::string& p, bool directory);
 // fsyncs `tmp`, renames it over `final_path` and fsyncs the parent directory: after a crash either
 // the old or the new file is there, complete.
 void commit_file(const std::string& tmp, const std::string& final_path);
+// Writes a file under a temporary name next to `final_path`; commit() moves it into place
+// (commit_file); destroyed without commit() (an error on the way), it removes the temporary file.
+class AtomicFileWrite {
+ public:
+  explicit AtomicFileWrite(std::string final_path);
+  ~AtomicFileWrite();
+  AtomicFileWrite(const AtomicFileWrite&) = delete;
+  AtomicFileWrite& operator=(const AtomicFileWrite&) = delete;
+  const std::string& temp_path() const { return tmp_; }
+  void commit();
+
+ private:
+  std::string final_, tmp_;
+  bool done_ = false;
+};
+
 // The file access list writers use: latest format, 64-byte alignment for mmap-able datasets.
 hid_t aligned_file_access();
 
