@@ -1,7 +1,7 @@
 // One training step (forward, CTC loss, backward, optimizer update) of the published
 // Conformer-CTC Small architecture (d_model 176, 16 layers, 4 heads, kernel 31, 128 tokens +
 // blank; random weights) on a batch of synthetic log-mel features, in one of two modes:
-//   adapters: the base frozen (no gradient buffers), a LinearAdapter (dim 32) in every layer
+//   adapters: the base frozen (no gradient buffers, eval mode), a LinearAdapter (dim 32) in every layer
 //   full:     every parameter trains (full fine-tuning)
 // It prints the mean step time and this process's peak resident memory, so each mode runs in its
 // own process (peak RSS only grows). bench/adapter_vs_full.sh runs both and prints the ratios.
@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
   models::ConformerCtcModel model(bench::conformer_small_config(), gen);
   if (mode == "adapters") {
     model.add_adapter("bench", models::AdapterConfig::linear(32));
-    model.train(true);
     model.freeze_base_for_adapters();
+    model.set_adapter_training_mode();  // as the trainer runs it: base in eval mode, adapters training
   } else {
     model.train(true);
     model.prepare_full_training();

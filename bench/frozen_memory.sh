@@ -11,7 +11,7 @@ STEPS=${2:-12}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$BUILD_DIR/bin/asr-adapt
 WORK=$(mktemp -d /tmp/asr_mem_bench.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$WORK"' EXIT
 cd "$WORK"
 "$BUILD_DIR/bin/make_random_model" "$SRC/tests/fixtures/nemo/conformer_ctc.nemo" small.h5
 python3 "$SRC/tools/make_speech_corpus.py" --out corpus --seed 5 --split train:32 > /dev/null
