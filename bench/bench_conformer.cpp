@@ -9,10 +9,10 @@
 #include <cmath>
 #include <vector>
 
-#include "small_config.h"
 #include "asr/audio/features.h"
 #include "asr/autograd/node.h"
 #include "asr/models/conformer_ctc.h"
+#include "asr/models/published_configs.h"
 
 using namespace asr;
 
@@ -33,7 +33,7 @@ std::vector<float> synthetic_audio() {  // a chirp plus noise: any signal costs 
 }
 
 struct Setup {
-  io::ModelConfig config = bench::conformer_small_config();
+  io::ModelConfig config = models::conformer_ctc_small_config();
   Generator gen{7};
   models::ConformerCtcModel model{config, gen};
   audio::FeatureExtractor features{config.preprocessor};

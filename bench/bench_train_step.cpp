@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "small_config.h"
 #include "asr/models/conformer_ctc.h"
+#include "asr/models/published_configs.h"
 #include "asr/ops/ops.h"
 #include "asr/train/optimizer.h"
 
@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   Generator gen(11);
-  models::ConformerCtcModel model(bench::conformer_small_config(), gen);
+  models::ConformerCtcModel model(models::conformer_ctc_small_config(), gen);
   if (mode == "adapters") {
     model.add_adapter("bench", models::AdapterConfig::linear(32));
     model.freeze_base_for_adapters();

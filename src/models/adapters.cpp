@@ -251,7 +251,7 @@ bool AdapterSet::any_enabled() const {
 // layer's, which is the same whenever the whole model trains; when only the adapters train
 // (NeMo's freeze() + unfreeze_enabled_adapters() under Lightning >= 2.2, whose fit loop no longer
 // calls model.train()) the host stays in eval mode and NeMo would silently skip both.
-Tensor AdapterSet::forward_post(const Tensor& y, bool /*host_training*/) const {
+Tensor AdapterSet::forward_post(const Tensor& y) const {
   Tensor r = y;
   for (const auto& e : entries_)
     if (e.enabled && e.linear)
@@ -259,8 +259,7 @@ Tensor AdapterSet::forward_post(const Tensor& y, bool /*host_training*/) const {
   return r;
 }
 
-Tensor AdapterSet::forward_mha(const Tensor& x, const Tensor& pos_emb, const Tensor& att_mask,
-                               bool /*host_training*/) const {
+Tensor AdapterSet::forward_mha(const Tensor& x, const Tensor& pos_emb, const Tensor& att_mask) const {
   Tensor r = x;
   for (const auto& e : entries_)
     if (e.enabled && e.mha)

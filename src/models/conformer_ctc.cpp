@@ -53,7 +53,7 @@ CtcOutput ConformerCtcModel::forward(const Tensor& features, const Tensor& lengt
   CtcOutput out;
   Tensor dec_in = enc.x;
   if (impl_->decoder_adapters)
-    dec_in = impl_->decoder_adapters->forward_post(dec_in, impl_->decoder->is_training());
+    dec_in = impl_->decoder_adapters->forward_post(dec_in);
   out.log_probs = impl_->decoder->forward(dec_in);
   out.lengths = Tensor::from_vector(enc.lengths, {static_cast<int64_t>(enc.lengths.size())});
   if (!features.device().is_cpu()) out.lengths = out.lengths.to(features.device());

@@ -30,11 +30,11 @@ Tensor ConformerLayer::forward(const Tensor& x, const Tensor& pos_emb, const Ten
   Tensor r = x;
   r = ops::add(r, ops::scale(drop(feed_forward1_->forward(norm_feed_forward1_->forward(r))), 0.5));
   r = ops::add(r, drop(self_attn_->forward(norm_self_att_->forward(r), pos_emb, att_mask)));
-  if (adapter_layer_) r = adapter_layer_->forward_mha(r, pos_emb, att_mask, training);
+  if (adapter_layer_) r = adapter_layer_->forward_mha(r, pos_emb, att_mask);
   r = ops::add(r, drop(conv_->forward(norm_conv_->forward(r), pad_mask)));
   r = ops::add(r, ops::scale(drop(feed_forward2_->forward(norm_feed_forward2_->forward(r))), 0.5));
   Tensor y = norm_out_->forward(r);
-  if (adapter_layer_) y = adapter_layer_->forward_post(y, training);
+  if (adapter_layer_) y = adapter_layer_->forward_post(y);
   return y;
 }
 

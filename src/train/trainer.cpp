@@ -262,8 +262,7 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
   }
   st.world_size = world;
 
-  std::unique_ptr<RunLogs> logs_owner = std::make_unique<RunLogs>(c, run_dir, total_steps, root);
-  RunLogs& logs = *logs_owner;
+  RunLogs logs(c, run_dir, total_steps, root);
   for (const auto& n : notes) logs.line(n);
   const std::string monitor = monitor_key(c);
   std::string best_folder;

@@ -46,16 +46,8 @@ TEST(MpiSessionChild, DISABLED_TwoRanksExchangeValues) {
 }
 
 TEST(MpiSession, TwoRanksUnderMpirun) {
-  const std::string cmd = asr::test::clean_mpi_env_prefix() + " " + ASR_MPIEXEC +
-                          " --allow-run-as-root --oversubscribe -np 2 " + asr::test::self_exe() +
-                          " --gtest_also_run_disabled_tests --gtest_filter=MpiSessionChild.* 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int status = pclose(p);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+  const auto [ok, out] = asr::test::run_self_under_mpirun("MpiSessionChild.*");
+  EXPECT_TRUE(ok) << out;
   EXPECT_NE(out.find("child rank 0 of 2 ok"), std::string::npos) << out;
   EXPECT_NE(out.find("child rank 1 of 2 ok"), std::string::npos) << out;
 }

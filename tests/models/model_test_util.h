@@ -6,6 +6,7 @@
 #include "asr/core/generator.h"
 #include "asr/core/tensor.h"
 #include "asr/io/model_config.h"
+#include "asr/models/published_configs.h"
 
 namespace asr::test {
 
@@ -25,19 +26,8 @@ inline io::ModelConfig tiny_config(const std::string& subsampling = "striding", 
   return c;
 }
 
-// NeMo's published Conformer-CTC Small (conformer_ctc_bpe.yaml): d 176, 4 heads, 16 layers,
-// kernel 31, striding 4x, 80 mel bins, V = 128.
-inline io::ModelConfig small_config() {
-  io::ModelConfig c;
-  c.encoder.feat_in = 80;
-  c.encoder.n_layers = 16;
-  c.encoder.d_model = 176;
-  c.encoder.n_heads = 4;
-  c.encoder.conv_kernel_size = 31;
-  c.decoder.feat_in = 176;
-  c.decoder.num_classes = 128;
-  return c;
-}
+// NeMo's published Conformer-CTC Small (models/published_configs.h).
+inline io::ModelConfig small_config() { return models::conformer_ctc_small_config(); }
 
 inline Tensor lengths_tensor(const std::vector<int64_t>& l) {
   return Tensor::from_vector(l, {static_cast<int64_t>(l.size())});

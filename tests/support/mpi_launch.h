@@ -1,6 +1,9 @@
 #pragma once
 // For tests that start themselves (or the CLI) under mpirun from a plain GoogleTest process.
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include <string>
 
@@ -25,6 +28,27 @@ inline std::string self_exe() {
   char buf[4096];
   const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+struct MpirunResult {
+  bool ok = false;     // exited with status 0
+  std::string output;  // stdout and stderr of every rank
+};
+
+// Runs this test binary as `ranks` ranks of mpirun with the disabled tests matching `filter`
+// (the child half of a parent/child test), with `env` ("A=1 B=2") set for the children.
+inline MpirunResult run_self_under_mpirun(const std::string& filter, const std::string& env = "", int ranks = 2) {
+  const std::string cmd = clean_mpi_env_prefix() + " " + env + " " + ASR_MPIEXEC +
+                          " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " " + self_exe() +
+                          " --gtest_also_run_disabled_tests --gtest_filter=" + filter + " 2>&1";
+  MpirunResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
+  const int status = pclose(p);
+  r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return r;
 }
 
 }  // namespace asr::test

@@ -52,17 +52,9 @@ TEST(TrainerDistChild, DISABLED_TwoRanksTrainAdapters) {
 
 TEST(TrainerDist, TwoRanksMatchOneRankWithTheSameGlobalBatch) {
   const std::string two = test::temp_path("dist_two"), one = test::temp_path("dist_one");
-  const std::string cmd = asr::test::clean_mpi_env_prefix() + " ASR_TEST_RUN_DIR=" + two + " ASR_TEST_SHARDS=" +
-                          test::fixture_shards() + " " + ASR_MPIEXEC +
-                          " --allow-run-as-root --oversubscribe -np 2 " + asr::test::self_exe() +
-                          " --gtest_also_run_disabled_tests --gtest_filter=TrainerDistChild.* 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int status = pclose(p);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+  const auto [ok, out] = asr::test::run_self_under_mpirun(
+      "TrainerDistChild.*", "ASR_TEST_RUN_DIR=" + two + " ASR_TEST_SHARDS=" + test::fixture_shards());
+  ASSERT_TRUE(ok) << out;
   EXPECT_NE(out.find("data-parallel: 2 ranks (mpi)"), std::string::npos) << out;
 
   train::ExperimentConfig c = dist_experiment(one);
@@ -100,11 +92,9 @@ TEST(TrainerDist, TwoRanksMatchOneRankWithTheSameGlobalBatch) {
 
 TEST(TrainerDist, ACheckpointOfTwoRanksResumesOnOneAndSaysSo) {
   const std::string run = test::temp_path("dist_resize");
-  const std::string cmd = asr::test::clean_mpi_env_prefix() + " ASR_TEST_RUN_DIR=" + run + " ASR_TEST_SHARDS=" +
-                          test::fixture_shards() + " " + ASR_MPIEXEC +
-                          " --allow-run-as-root --oversubscribe -np 2 " + asr::test::self_exe() +
-                          " --gtest_also_run_disabled_tests --gtest_filter=TrainerDistChild.* > /dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_TRUE(asr::test::run_self_under_mpirun("TrainerDistChild.*", "ASR_TEST_RUN_DIR=" + run + " ASR_TEST_SHARDS=" +
+                                                                        test::fixture_shards())
+                  .ok);
   train::ExperimentConfig c = dist_experiment(run);
   c.trainer.max_steps = kSteps + 2;
   testing::internal::CaptureStderr();

@@ -121,10 +121,9 @@ class AdapterSet : public nn::Module {
   bool any_enabled() const;
 
   // loc 'post' (and the decoder): y + LinearAdapter(y) for each enabled Linear adapter.
-  Tensor forward_post(const Tensor& y, bool training) const;
+  Tensor forward_post(const Tensor& y) const;
   // loc 'mha': x + MHAAdapter(x, x, x) for each enabled MHA adapter (value = un-normed x).
-  Tensor forward_mha(const Tensor& x, const Tensor& pos_emb, const Tensor& att_mask,
-                     bool training) const;
+  Tensor forward_mha(const Tensor& x, const Tensor& pos_emb, const Tensor& att_mask) const;
 
  private:
   struct Entry {

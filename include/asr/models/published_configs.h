@@ -1,12 +1,13 @@
 #pragma once
-// The published Conformer-CTC Small architecture (stt_en_conformer_ctc_small: d_model 176,
-// 16 layers, 4 heads, conv kernel 31, 128 tokens + blank) with NeMo's preprocessor defaults:
-// the model the benchmarks time (random weights: speed does not depend on their values).
+// Architectures NeMo publishes (shared spec §3), for benchmarks and tests that need a model of a
+// real size without its weights.
 #include "asr/io/model_config.h"
 
-namespace asr::bench {
+namespace asr::models {
 
-inline io::ModelConfig conformer_small_config() {
+// stt_en_conformer_ctc_small (conformer_ctc_bpe.yaml): d_model 176, 16 layers, 4 heads, conv
+// kernel 31, striding 4x, 80 mel bins, 128 tokens + blank; NeMo's preprocessor defaults.
+inline io::ModelConfig conformer_ctc_small_config() {
   io::ModelConfig c;
   c.target = "nemo.collections.asr.models.ctc_bpe_models.EncDecCTCModelBPE";
   c.preprocessor.window_size = 0.025;
@@ -23,4 +24,4 @@ inline io::ModelConfig conformer_small_config() {
   return c;
 }
 
-}  // namespace asr::bench
+}  // namespace asr::models
