@@ -5,6 +5,8 @@
 
 #include <sndfile.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <system_error>
@@ -23,23 +25,48 @@ struct SndCloser {
   throw Error("audio: " + path + ": " + why);
 }
 
-}  // namespace
+// libsndfile's virtual I/O over a byte buffer (load_audio_from_memory).
+struct MemoryFile {
+  const std::string* bytes = nullptr;
+  sf_count_t pos = 0;
 
-Audio load_audio(const std::string& path, int64_t target_rate, double offset, double duration) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) fail(path, "no such file");
-  if (std::filesystem::is_directory(path, ec)) fail(path, "is a directory, not an audio file");
+  static sf_count_t length(void* self) { return static_cast<sf_count_t>(static_cast<MemoryFile*>(self)->bytes->size()); }
+  static sf_count_t seek(sf_count_t offset, int whence, void* self) {
+    auto* m = static_cast<MemoryFile*>(self);
+    const sf_count_t size = static_cast<sf_count_t>(m->bytes->size());
+    const sf_count_t base = whence == SEEK_CUR ? m->pos : whence == SEEK_END ? size : 0;
+    if (offset < -base || offset > size - base) return -1;
+    m->pos = base + offset;
+    return m->pos;
+  }
+  static sf_count_t read(void* dst, sf_count_t count, void* self) {
+    auto* m = static_cast<MemoryFile*>(self);
+    const sf_count_t n = std::max<sf_count_t>(0, std::min<sf_count_t>(count, static_cast<sf_count_t>(m->bytes->size()) - m->pos));
+    if (n > 0) std::memcpy(dst, m->bytes->data() + m->pos, static_cast<size_t>(n));
+    m->pos += n;
+    return n;
+  }
+  static sf_count_t write(const void*, sf_count_t, void*) { return 0; }
+  static sf_count_t tell(void* self) { return static_cast<MemoryFile*>(self)->pos; }
+};
+
+void check_request(const std::string& path, int64_t target_rate, double offset, double duration) {
   if (target_rate <= 0)
     fail(path, str_cat("target sample rate must be positive, got ", target_rate));
-  if (!(offset >= 0.0) || !(duration >= 0.0))
+  // Bounded so that seconds * rate stays an exact, representable sample count.
+  if (!(offset >= 0.0 && offset <= 1e9) || !(duration >= 0.0 && duration <= 1e9))
     fail(path,
-         str_cat("offset and duration must be >= 0 seconds, got ", offset, " and ", duration));
+         str_cat("offset and duration must be 0 to 1e9 seconds, got ", offset, " and ", duration));
+}
 
-  SF_INFO info{};
-  std::unique_ptr<SNDFILE, SndCloser> f(sf_open(path.c_str(), SFM_READ, &info));
-  if (!f) fail(path, std::string("not a readable audio file (") + sf_strerror(nullptr) + ")");
+Audio read_open_file(SNDFILE* file, const SF_INFO& info, const std::string& path, int64_t target_rate,
+                     double offset, double duration) {
   if (info.channels < 1 || info.samplerate < 1)
     fail(path, str_cat("bad header: ", info.channels, " channels at ", info.samplerate, " Hz"));
+  // A rate no speech recording has would be resampled by a huge factor (a 4 KB file at 1 Hz
+  // asked soxr for 16,000x and hung).
+  if (info.samplerate < kMinSampleRate)
+    fail(path, str_cat("sample rate ", info.samplerate, " Hz is below the ", kMinSampleRate, " Hz this reader accepts"));
   const int64_t rate = info.samplerate, channels = info.channels;
 
   // Python's int(seconds * rate): truncation toward zero.
@@ -48,49 +75,79 @@ Audio load_audio(const std::string& path, int64_t target_rate, double offset, do
     if (info.frames >= 0 && start >= info.frames)
       fail(path, str_cat("offset ", offset, " s is at or beyond the end (", info.frames,
                          " samples at ", rate, " Hz)"));
-    if (sf_seek(f.get(), start, SEEK_SET) < 0) fail(path, str_cat("cannot seek to sample ", start));
+    if (sf_seek(file, start, SEEK_SET) < 0) fail(path, str_cat("cannot seek to sample ", start));
   }
   const int64_t wanted =
       duration > 0 ? static_cast<int64_t>(duration * static_cast<double>(rate)) : -1;
+  // Compressed formats (a FLAC of silence) decode to far more samples than their bytes: one
+  // read is capped by duration, and channels are mixed down chunk by chunk.
+  const int64_t max_frames = static_cast<int64_t>(kMaxSeconds) * rate;
 
   // Read in chunks rather than trusting the header's frame count (truncated files).
-  std::vector<float> interleaved;
-  std::vector<float> chunk(static_cast<size_t>(65536 * channels));
+  // numpy's mean(axis=-1) on f32: f32 sum in channel order, then divide by the count.
+  std::vector<float> mono;
+  const int64_t chunk_frames = std::max<int64_t>(1, 65536 / channels);  // up to 1024 channels
+  std::vector<float> chunk(static_cast<size_t>(chunk_frames * channels));
+  const float count = static_cast<float>(channels);
   int64_t got = 0;
   while (wanted < 0 || got < wanted) {
-    sf_count_t ask = 65536;
+    sf_count_t ask = chunk_frames;
     if (wanted >= 0) ask = std::min<sf_count_t>(ask, wanted - got);
-    const sf_count_t n = sf_readf_float(f.get(), chunk.data(), ask);
+    const sf_count_t n = sf_readf_float(file, chunk.data(), ask);
     if (n <= 0) break;
-    interleaved.insert(interleaved.end(), chunk.begin(), chunk.begin() + n * channels);
+    if (got + n > max_frames)
+      fail(path, str_cat("longer than ", kMaxSeconds, " s, the most this reader loads at once (cut it, or pass "
+                         "an offset and duration)"));
+    if (channels == 1) {
+      mono.insert(mono.end(), chunk.begin(), chunk.begin() + n);
+    } else {
+      for (sf_count_t i = 0; i < n; ++i) {
+        const float* s = chunk.data() + i * channels;
+        float acc = s[0];
+        for (int64_t c = 1; c < channels; ++c) acc += s[c];
+        mono.push_back(acc / count);
+      }
+    }
     got += n;
   }
-  if (sf_error(f.get()) != SF_ERR_NO_ERROR)
-    fail(path, std::string("read error: ") + sf_strerror(f.get()));
+  if (sf_error(file) != SF_ERR_NO_ERROR)
+    fail(path, std::string("read error: ") + sf_strerror(file));
   if (got == 0)
     fail(path,
          offset > 0 || duration > 0 ? "no samples in the requested range" : "no audio samples");
 
   Audio out;
   out.sample_rate = rate;
-  if (channels == 1) {
-    out.samples = std::move(interleaved);
-  } else {
-    // numpy's mean(axis=-1) on f32: f32 sum in channel order, then divide by the count.
-    out.samples.resize(static_cast<size_t>(got));
-    const float count = static_cast<float>(channels);
-    for (int64_t i = 0; i < got; ++i) {
-      const float* s = interleaved.data() + i * channels;
-      float acc = s[0];
-      for (int64_t c = 1; c < channels; ++c) acc += s[c];
-      out.samples[i] = acc / count;
-    }
-  }
+  out.samples = std::move(mono);
   if (rate != target_rate) {
     out.samples = detail::resample(out.samples, rate, target_rate, path);
     out.sample_rate = target_rate;
   }
   return out;
+}
+
+}  // namespace
+
+Audio load_audio(const std::string& path, int64_t target_rate, double offset, double duration) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) fail(path, "no such file");
+  if (std::filesystem::is_directory(path, ec)) fail(path, "is a directory, not an audio file");
+  check_request(path, target_rate, offset, duration);
+  SF_INFO info{};
+  std::unique_ptr<SNDFILE, SndCloser> f(sf_open(path.c_str(), SFM_READ, &info));
+  if (!f) fail(path, std::string("not a readable audio file (") + sf_strerror(nullptr) + ")");
+  return read_open_file(f.get(), info, path, target_rate, offset, duration);
+}
+
+Audio load_audio_from_memory(const std::string& bytes, const std::string& source, int64_t target_rate,
+                             double offset, double duration) {
+  check_request(source, target_rate, offset, duration);
+  SF_VIRTUAL_IO io{&MemoryFile::length, &MemoryFile::seek, &MemoryFile::read, &MemoryFile::write, &MemoryFile::tell};
+  MemoryFile memory{&bytes, 0};
+  SF_INFO info{};
+  std::unique_ptr<SNDFILE, SndCloser> f(sf_open_virtual(&io, SFM_READ, &info, &memory));
+  if (!f) fail(source, std::string("not a readable audio file (") + sf_strerror(nullptr) + ")");
+  return read_open_file(f.get(), info, source, target_rate, offset, duration);
 }
 
 }  // namespace asr::audio

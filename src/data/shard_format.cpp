@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <type_traits>
 
 #include "asr/core/error.h"
 #include "hash64.h"
@@ -39,6 +40,10 @@ void fsync_path(const std::string& p, bool directory) {
 template <typename T>
 T get_field(const nlohmann::json& obj, const char* key, const std::string& where) {
   if (!obj.is_object() || !obj.contains(key)) throw Error(str_cat(where, ": missing \"", key, "\""));
+  // nlohmann converts a float to an integer with a plain cast: undefined behaviour for 1e300.
+  if constexpr (std::is_integral_v<T>)
+    if (!obj.at(key).is_number_integer())
+      throw Error(str_cat(where, ": \"", key, "\" has the wrong type (", obj.at(key).dump(), "; expected an integer)"));
   try {
     return obj.at(key).get<T>();
   } catch (const nlohmann::json::exception&) {
@@ -79,10 +84,16 @@ ShardIndex read_shard_index(const std::string& dir) {
   const std::string path = index_path(dir);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(str_cat(path, ": cannot open the shard index (run `asr-adapt shard` to create it)"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_shard_index(text.str(), path);
+}
+
+ShardIndex parse_shard_index(const std::string& json_text, const std::string& path) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+    j = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception& e) {
     throw Error(str_cat(path, ": not valid JSON (", e.what(), ")"));
   }
   if (!j.is_object()) throw Error(str_cat(path, ": not a JSON object"));

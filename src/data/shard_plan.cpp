@@ -160,7 +160,7 @@ ShardPlan plan_shards(const std::vector<std::string>& manifests, const text::Tok
       nlohmann::json item;
       try {
         item = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {
         std::string what = e.what();
         const size_t cut = what.find("] ");
         skip(SkipReason::JsonSyntax, shorten(cut == std::string::npos ? what : what.substr(cut + 2)));

@@ -52,8 +52,16 @@ std::vector<hsize_t> dims_of(hid_t ds) {
 hid_t open_dataset(hid_t file, const char* name, const std::string& path) {
   if (H5Lexists(file, name, H5P_DEFAULT) <= 0)
     throw Error(str_cat(path, ": corrupt shard: no dataset /", name));
+  if (!::asr::h5::is_hard_link(file, name))
+    throw Error(str_cat(path, ": corrupt shard: /", name, " is a soft or external link (refused)"));
   hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
   if (ds < 0) throw Error(str_cat(path, ": corrupt shard: cannot open dataset /", name));
+  try {
+    ::asr::h5::check_dataset_storage(ds, path, name);
+  } catch (...) {
+    H5Dclose(ds);
+    throw;
+  }
   return ds;
 }
 
@@ -166,15 +174,17 @@ void check_range(const std::vector<int64_t>& offsets, const std::vector<int64_t>
 
 }  // namespace
 
-ShardFile::ShardFile(const std::string& path) : path_(path) {
+ShardFile::ShardFile(const std::string& path) : ShardFile(path, H5P_DEFAULT) {}
+
+ShardFile::ShardFile(const std::string& path, hid_t file_access) : path_(path) {
   Hdf5Lock lock;
-  if (H5Fis_hdf5(path.c_str()) <= 0) {
+  if (file_access == H5P_DEFAULT && H5Fis_hdf5(path.c_str()) <= 0) {
     FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) throw Error(str_cat(path, ": cannot open shard (missing or unreadable)"));
     std::fclose(f);
     throw Error(str_cat(path, ": corrupt shard: not a readable HDF5 file (truncated?)"));
   }
-  file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  file_ = H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access);
   if (file_ < 0) throw Error(str_cat(path, ": corrupt shard: HDF5 cannot open it (truncated?)"));
   try {
     features_ = open_dataset(file_, shard_keys::kFeatures, path_);

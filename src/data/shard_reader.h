@@ -35,6 +35,9 @@ struct ShardMeta {
 class ShardFile {
  public:
   explicit ShardFile(const std::string& path);  // throws asr::Error naming the file
+  // Opens with a file-access property list instead: e.g. HDF5's core driver over a file image in
+  // memory (the fuzz target), where `path` only names the shard in messages.
+  ShardFile(const std::string& path, hid_t file_access);
   ~ShardFile();
   ShardFile(const ShardFile&) = delete;
   ShardFile& operator=(const ShardFile&) = delete;

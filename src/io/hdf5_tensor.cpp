@@ -177,6 +177,8 @@ void write_tensor(hid_t parent, const std::string& name, const Tensor& tensor, c
 }
 
 Tensor read_tensor(hid_t parent, const std::string& name, const std::string& path) {
+  if (H5Lexists(parent, name.c_str(), H5P_DEFAULT) > 0 && !is_hard_link(parent, name.c_str()))
+    throw Error(str_cat(path, ": dataset '", name, "' is a soft or external link: refused"));
   Id ds(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose);
   if (!ds.ok()) throw Error(str_cat(path, ": dataset '", name, "' is missing"));
   Id type(H5Dget_type(ds), H5Tclose);
@@ -187,6 +189,7 @@ Tensor read_tensor(hid_t parent, const std::string& name, const std::string& pat
   } catch (const Error&) {
     throw Error(str_cat(path, ": dataset '", name, "' has an unsupported HDF5 datatype"));
   }
+  check_dataset_storage(ds, path, name);
   Tensor t = Tensor::empty(dataset_shape(ds), dt);
   if (t.numel() == 0) return t;
   Id mtype(mem_type_for(dt), H5Tclose);

@@ -8,6 +8,8 @@
 namespace asr::io {
 
 ModelFile load_nemo(const std::string& path);     // nemo_file.cpp
+// The same for a .nemo already in memory (`source` names it in errors); the fuzz target uses it.
+ModelFile load_nemo_from_memory(const std::string& bytes, const std::string& source);
 ModelFile load_model_h5(const std::string& path);  // model_h5.cpp
 
 // The archive member that tokenizer.model_path ("nemo:<name>" or a plain path) refers to.

@@ -59,7 +59,7 @@ std::vector<ManifestEntry> parse_manifest(const std::string& text, const std::st
     nlohmann::json item;
     try {
       item = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       throw Error(str_cat(where, ": not a JSON object (", e.what(), ")"));
     }
     if (!item.is_object()) throw Error(str_cat(where, ": not a JSON object"));

@@ -11,6 +11,11 @@
 
 namespace asr::io {
 
+// Bounds on sizes read from a config (see parse_preprocessor / parse_encoder).
+constexpr int64_t kMaxSampleRate = 1000000, kMaxFeatures = 4096, kMaxWindowSamples = int64_t{1} << 20;
+constexpr double kMaxWindowSeconds = 10.0;
+constexpr int64_t kMaxFrameSplicing = 64, kMaxLayers = 1024, kMaxWidth = int64_t{1} << 20;
+
 int64_t PreprocessorConfig::win_length() const {
   // NeMo: int(window_size * sample_rate), i.e. truncation of the same double product.
   return n_window_size > 0 ? n_window_size : static_cast<int64_t>(window_size * static_cast<double>(sample_rate));
@@ -171,6 +176,17 @@ void parse_preprocessor(const ConfigReader& r, PreprocessorConfig& p) {
 
   if (p.sample_rate <= 0) r.fail(k + "sample_rate", "must be positive");
   if (p.features <= 0) r.fail(k + "features", "must be positive");
+  // Upper bounds far beyond any real model: sizes computed from these stay exact and small
+  // enough to allocate (a checkpoint saying 10^12 features or a 10^300-second window is refused).
+  if (p.sample_rate > kMaxSampleRate) r.fail(k + "sample_rate", str_cat("must be at most ", kMaxSampleRate));
+  if (p.features > kMaxFeatures) r.fail(k + "features", str_cat("must be at most ", kMaxFeatures));
+  for (const auto& [key, seconds] : {std::pair{"window_size", p.window_size}, std::pair{"window_stride", p.window_stride}})
+    if (!(seconds >= 0.0 && seconds <= kMaxWindowSeconds))
+      r.fail(k + key, str_cat("must be 0 to ", kMaxWindowSeconds, " seconds"));
+  for (const auto& [key, samples] : {std::pair{"n_window_size", p.n_window_size},
+                                     std::pair{"n_window_stride", p.n_window_stride}, std::pair{"n_fft", p.n_fft}})
+    if (samples > kMaxWindowSamples) r.fail(k + key, str_cat("must be at most ", kMaxWindowSamples));
+  if (p.frame_splicing > kMaxFrameSplicing) r.fail(k + "frame_splicing", str_cat("must be at most ", kMaxFrameSplicing));
   if (p.win_length() <= 0) r.fail(k + "window_size", "gives an empty window");
   if (p.hop_length() <= 0) r.fail(k + "window_stride", "gives a zero hop");
   if (p.fft_size() < p.win_length()) r.fail(k + "n_fft", "is smaller than the window");
@@ -239,7 +255,11 @@ void parse_encoder(const ConfigReader& r, ModelConfig& c) {
   }
   if (e.conv_norm_type != "batch_norm" && e.conv_norm_type != "layer_norm")
     r.fail(k + "conv_norm_type", str_cat("is '", e.conv_norm_type, "': only batch_norm and layer_norm are supported"));
-  if (e.n_layers < 1) r.fail(k + "n_layers", "must be >= 1");
+  if (e.n_layers < 1 || e.n_layers > kMaxLayers) r.fail(k + "n_layers", str_cat("must be 1 to ", kMaxLayers));
+  for (const auto& [key, value] : {std::pair{"d_model", e.d_model}, std::pair{"subsampling_conv_channels", e.subsampling_conv_channels},
+                                   std::pair{"pos_emb_max_len", e.pos_emb_max_len}, std::pair{"conv_kernel_size", e.conv_kernel_size},
+                                   std::pair{"ff_expansion_factor", e.ff_expansion_factor}})
+    if (value > kMaxWidth) r.fail(k + key, str_cat("must be at most ", kMaxWidth));
   if (e.d_model < 1 || e.n_heads < 1 || e.d_model % e.n_heads != 0)
     r.fail(k + "n_heads", str_cat("(", e.n_heads, ") must divide d_model (", e.d_model, ")"));
   if (e.conv_kernel_size < 1 || e.conv_kernel_size % 2 == 0) r.fail(k + "conv_kernel_size", "must be odd");
@@ -266,6 +286,7 @@ void parse_decoder(const ConfigReader& r, ModelConfig& c) {
   r.read(k + "num_classes", d.num_classes);
   if (d.num_classes <= 0) d.num_classes = static_cast<int64_t>(d.vocabulary.size());
   if (d.num_classes <= 0) r.fail(k + "num_classes", "is unset and the vocabulary is empty");
+  if (d.num_classes > kMaxWidth) r.fail(k + "num_classes", str_cat("must be at most ", kMaxWidth));
   if (!d.vocabulary.empty() && static_cast<int64_t>(d.vocabulary.size()) != d.num_classes)
     r.fail(k + "num_classes", str_cat("(", d.num_classes, ") differs from the vocabulary size (",
                                       d.vocabulary.size(), ")"));

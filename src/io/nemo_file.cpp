@@ -26,8 +26,9 @@ std::string resolve_tokenizer_member(const std::map<std::string, std::string>& m
   return found;
 }
 
-ModelFile load_nemo(const std::string& path) {
-  std::map<std::string, std::string> members = read_tar_members(path);
+namespace {
+
+ModelFile load_nemo_members(std::map<std::string, std::string> members, const std::string& path) {
   auto config_it = members.find("model_config.yaml");
   if (config_it == members.end())
     throw Error(str_cat(path, ": no model_config.yaml in the archive (not a NeMo checkpoint)"));
@@ -45,6 +46,14 @@ ModelFile load_nemo(const std::string& path) {
   if (mf.tokenizer_model.empty()) throw Error(str_cat(path, ": the tokenizer model is empty"));
   check_weights(mf.config, mf.weights, path);
   return mf;
+}
+
+}  // namespace
+
+ModelFile load_nemo(const std::string& path) { return load_nemo_members(read_tar_members(path), path); }
+
+ModelFile load_nemo_from_memory(const std::string& bytes, const std::string& source) {
+  return load_nemo_members(read_tar_members_from_memory(bytes, source), source);
 }
 
 }  // namespace asr::io

@@ -14,7 +14,7 @@ namespace {
 
 class ZipReader {
  public:
-  ZipReader(const std::string& bytes, const std::string& source) : src_(source) {
+  ZipReader(const std::string& bytes, const std::string& source) : src_(source), archive_bytes_(bytes.size()) {
     zip_error_t err;
     zip_error_init(&err);
     zip_source_t* zs = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &err);
@@ -42,32 +42,52 @@ class ZipReader {
   }
   bool has(const std::string& name) const { return zip_name_locate(zip_, name.c_str(), 0) >= 0; }
 
-  std::string read(const std::string& name) const {
-    zip_int64_t idx = zip_name_locate(zip_, name.c_str(), 0);
+  // A member's uncompressed size as its headers declare it, checked against the archive before
+  // anything is allocated: a stored member is no larger than the archive, a deflated one expands
+  // at most kMaxDeflateRatio times (deflate's own bound is ~1032x).
+  uint64_t declared_size(const std::string& name) const {
+    const zip_int64_t idx = zip_name_locate(zip_, name.c_str(), 0);
     if (idx < 0) throw Error(str_cat(src_, ": member '", name, "' is missing"));
     zip_stat_t st;
     zip_stat_init(&st);
-    if (zip_stat_index(zip_, static_cast<zip_uint64_t>(idx), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
+    const zip_uint64_t need = ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD;
+    if (zip_stat_index(zip_, static_cast<zip_uint64_t>(idx), 0, &st) != 0 || (st.valid & need) != need)
       throw Error(str_cat(src_, ": cannot stat member '", name, "'"));
-    zip_file_t* f = zip_fopen_index(zip_, static_cast<zip_uint64_t>(idx), 0);
-    if (!f) throw Error(str_cat(src_, ": cannot open member '", name, "' (", zip_strerror(zip_), ")"));
-    std::string out;
-    try {
-      out.resize(st.size);
-    } catch (const std::exception&) {
-      zip_fclose(f);
-      throw Error(str_cat(src_, ": member '", name, "' is too large (", st.size, " bytes)"));
+    if (st.comp_size > archive_bytes_)
+      throw Error(str_cat(src_, ": member '", name, "' declares ", st.comp_size, " compressed bytes, more than the whole ",
+                          archive_bytes_, "-byte checkpoint"));
+    if (st.comp_method == ZIP_CM_STORE) {
+      if (st.size != st.comp_size)
+        throw Error(str_cat(src_, ": member '", name, "' is stored uncompressed but declares ", st.size,
+                            " bytes in ", st.comp_size));
+    } else if (st.comp_method == ZIP_CM_DEFLATE) {
+      if (st.size / kMaxDeflateRatio > st.comp_size)
+        throw Error(str_cat(src_, ": member '", name, "' declares ", st.size, " bytes from ", st.comp_size,
+                            " deflated ones (more than deflate can expand)"));
+    } else {
+      throw Error(str_cat(src_, ": member '", name, "' uses zip compression method ", st.comp_method,
+                          " (torch stores members uncompressed)"));
     }
-    zip_int64_t got = st.size ? zip_fread(f, out.data(), st.size) : 0;
+    return st.size;
+  }
+
+  std::string read(const std::string& name) const {
+    const uint64_t size = declared_size(name);
+    zip_file_t* f = zip_fopen(zip_, name.c_str(), 0);
+    if (!f) throw Error(str_cat(src_, ": cannot open member '", name, "' (", zip_strerror(zip_), ")"));
+    std::string out(size, '\0');
+    zip_int64_t got = size ? zip_fread(f, out.data(), size) : 0;
     std::string why = got < 0 ? zip_file_strerror(f) : "";
     zip_fclose(f);
-    if (got < 0 || static_cast<zip_uint64_t>(got) != st.size)
+    if (got < 0 || static_cast<zip_uint64_t>(got) != size)
       throw Error(str_cat(src_, ": member '", name, "' is truncated or corrupt", why.empty() ? "" : " (" + why + ")"));
     return out;
   }
 
  private:
+  static constexpr uint64_t kMaxDeflateRatio = 1100;
   std::string src_;
+  uint64_t archive_bytes_ = 0;
   zip_t* zip_ = nullptr;
 };
 
@@ -146,18 +166,26 @@ StateDict read_torch_state_dict(const std::string& zip_bytes, const std::string&
     const PickledStorage& ps = *pt.storage;
     const size_t esize = dtype_size(ps.dtype);
 
-    auto& bytes = storages[ps.key];
-    if (!bytes) {
-      bytes = std::make_shared<std::string>(zip.read(prefix + "/data/" + ps.key));
-      if (big_endian && esize > 1) byteswap(*bytes, esize);
-    }
-    if (ps.numel > static_cast<int64_t>(bytes->size() / esize))
-      throw Error(str_cat(source, ": storage ", ps.key, " of '", key, "' holds ", bytes->size(), " bytes, ",
+    // Every size is checked against the member's declared bytes before the storage is read, and
+    // the view may not hold more elements than its storage (a stride-0 view of one element could
+    // otherwise ask for any size).
+    const std::string member = prefix + "/data/" + ps.key;
+    const uint64_t stored = zip.declared_size(member);
+    if (static_cast<uint64_t>(ps.numel) > stored / esize)
+      throw Error(str_cat(source, ": storage ", ps.key, " of '", key, "' holds ", stored, " bytes, ",
                           "fewer than its ", ps.numel, " ", dtype_name(ps.dtype), " elements"));
     const int64_t extent = view_extent(pt);
-    if (extent < 0 || extent > ps.numel)
+    int64_t view_numel = 1;
+    for (int64_t d : pt.size)
+      if (d < 0 || __builtin_mul_overflow(view_numel, d, &view_numel)) view_numel = -1;
+    if (extent < 0 || extent > ps.numel || view_numel < 0 || view_numel > ps.numel)
       throw Error(str_cat(source, ": tensor '", key, "' (size ", shape_str(pt.size), ", offset ", pt.offset,
                           ") lies outside its storage of ", ps.numel, " elements"));
+    auto& bytes = storages[ps.key];
+    if (!bytes) {
+      bytes = std::make_shared<std::string>(zip.read(member));
+      if (big_endian && esize > 1) byteswap(*bytes, esize);
+    }
 
     // Wrap the storage bytes (kept alive by the deleter) and copy the view out, converting
     // floating types to F32.

@@ -176,6 +176,16 @@ class Unpickler {
     }
   }
 
+  // Every container made that is still alive: the roots from which the caller cuts reference
+  // cycles (a list appended to itself and popped, or anything an error left half built, would
+  // otherwise never be freed).
+  std::vector<PickleValuePtr> live_containers() const {
+    std::vector<PickleValuePtr> out;
+    for (const auto& weak : containers_)
+      if (PickleValuePtr v = weak.lock()) out.push_back(std::move(v));
+    return out;
+  }
+
  private:
   [[noreturn]] void fail(const std::string& what) const {
     throw Error(str_cat(src_, ": ", what, " (at byte ", op_at_, " of the pickle)"));
@@ -217,9 +227,12 @@ class Unpickler {
   }
 
   // ---- stack ----
-  static PickleValuePtr make(Kind k) {
+  // Containers are remembered (weakly) so that reference cycles among them can be cut once
+  // decoding ends, including in values the pickle popped or that an error left behind.
+  PickleValuePtr make(Kind k) {
     auto v = std::make_shared<PickleValue>();
     v->kind = k;
+    if (k == Kind::Tuple || k == Kind::List || k == Kind::Dict || k == Kind::Object) containers_.push_back(v);
     return v;
   }
   void push(PickleValuePtr v) { stack_.push_back(std::move(v)); }
@@ -275,7 +288,7 @@ class Unpickler {
     if (v->kind != k) fail(str_cat("expected a ", k == Kind::Dict ? "dict" : "list", ", found a ", v->kind_name()));
     return v;
   }
-  static PickleValuePtr seq(Kind k, std::vector<PickleValuePtr> items) {
+  PickleValuePtr seq(Kind k, std::vector<PickleValuePtr> items) {
     PickleValuePtr v = make(k);
     v->items = std::move(items);
     return v;
@@ -286,14 +299,24 @@ class Unpickler {
   }
   void set_items(const PickleValuePtr& d, std::vector<PickleValuePtr> kv) {
     if (kv.size() % 2) fail("odd number of dict items");
+    // String keys replace like a dict's; the per-dict index keeps that linear in the item count
+    // (a scan per insert was quadratic: 10^5 keys took minutes). It holds `d`, so its address is
+    // never reused for another dict while we run.
+    auto& [owner, index] = dict_index_[d.get()];
+    if (!owner) {
+      owner = d;
+      for (size_t k = 0; k < d->dict.size(); ++k)
+        if (d->dict[k].first->kind == Kind::String) index.emplace(d->dict[k].first->s, k);
+    }
     for (size_t k = 0; k < kv.size(); k += 2) {
-      bool replaced = false;
-      for (auto& [key, val] : d->dict)  // keys are strings in practice; replace like a dict
-        if (key->kind == kv[k]->kind && key->kind == Kind::String && key->s == kv[k]->s) {
-          val = kv[k + 1];
-          replaced = true;
+      if (kv[k]->kind == Kind::String) {
+        auto [it, fresh] = index.emplace(kv[k]->s, d->dict.size());
+        if (!fresh) {
+          d->dict[it->second].second = kv[k + 1];
+          continue;
         }
-      if (!replaced) d->dict.emplace_back(kv[k], kv[k + 1]);
+      }
+      d->dict.emplace_back(kv[k], kv[k + 1]);
     }
   }
   PickleValuePtr memo_get(uint64_t idx) {
@@ -422,11 +445,14 @@ class Unpickler {
   std::vector<PickleValuePtr> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PickleValuePtr> memo_;
+  std::unordered_map<const PickleValue*, std::pair<PickleValuePtr, std::unordered_map<std::string, size_t>>>
+      dict_index_;
+  std::vector<std::weak_ptr<PickleValue>> containers_;
 };
 
 // Iterative depth-first walk; an edge to a value still on the walk's path closes a cycle and is
 // replaced by None (shared_ptr cycles would never be freed).
-void cut_cycles(const PickleValuePtr& root) {
+void cut_cycles(const std::vector<PickleValuePtr>& roots) {
   enum class State : uint8_t { OnPath, Done };
   std::unordered_map<const PickleValue*, State> seen;
   struct Frame {
@@ -438,22 +464,26 @@ void cut_cycles(const PickleValuePtr& root) {
     k -= v.items.size();
     return k % 2 == 0 ? v.dict[k / 2].first : v.dict[k / 2].second;
   };
-  std::vector<Frame> path{{root.get(), 0}};
-  seen[root.get()] = State::OnPath;
-  while (!path.empty()) {
-    Frame& f = path.back();
-    if (f.next == f.v->items.size() + 2 * f.v->dict.size()) {
-      seen[f.v] = State::Done;
-      path.pop_back();
-      continue;
-    }
-    PickleValuePtr& c = child(*f.v, f.next++);
-    auto it = seen.find(c.get());
-    if (it == seen.end()) {
-      seen[c.get()] = State::OnPath;
-      path.push_back({c.get(), 0});
-    } else if (it->second == State::OnPath) {
-      c = std::make_shared<PickleValue>();  // Kind::None
+  // One walk over all roots: a value finished from an earlier root is not walked again.
+  for (const PickleValuePtr& root : roots) {
+    if (!root || seen.count(root.get())) continue;
+    std::vector<Frame> path{{root.get(), 0}};
+    seen[root.get()] = State::OnPath;
+    while (!path.empty()) {
+      Frame& f = path.back();
+      if (f.next == f.v->items.size() + 2 * f.v->dict.size()) {
+        seen[f.v] = State::Done;
+        path.pop_back();
+        continue;
+      }
+      PickleValuePtr& c = child(*f.v, f.next++);
+      auto it = seen.find(c.get());
+      if (it == seen.end()) {
+        seen[c.get()] = State::OnPath;
+        path.push_back({c.get(), 0});
+      } else if (it->second == State::OnPath) {
+        c = std::make_shared<PickleValue>();  // Kind::None
+      }
     }
   }
 }
@@ -465,8 +495,17 @@ PickleValuePtr unpickle(const std::string& bytes, const std::string& source) {
 }
 
 PickleValuePtr unpickle(const std::string& bytes, const std::string& source, const UnpickleOptions& extra) {
-  PickleValuePtr root = Unpickler(bytes, source, extra).run();
-  cut_cycles(root);
+  Unpickler unpickler(bytes, source, extra);
+  PickleValuePtr root;
+  try {
+    root = unpickler.run();
+  } catch (...) {
+    cut_cycles(unpickler.live_containers());
+    throw;
+  }
+  std::vector<PickleValuePtr> roots = unpickler.live_containers();
+  roots.insert(roots.begin(), root);
+  cut_cycles(roots);
   return root;
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <type_traits>
 
 #include "asr/autograd/node.h"
 #include "asr/io/hdf5_handles.h"
@@ -62,6 +63,13 @@ template <typename T>
 T field(const json& j, const char* key, const std::string& where) {
   auto it = j.find(key);
   if (it == j.end()) throw Error(str_cat(where, ": '", key, "' is missing"));
+  // nlohmann converts a float to an integer with a plain cast: undefined behaviour for 1e300.
+  auto not_integer = [](const json& v) { return !v.is_number_integer(); };
+  bool bad = false;
+  if constexpr (std::is_same_v<T, int64_t>) bad = not_integer(*it);
+  if constexpr (std::is_same_v<T, std::vector<int64_t>>)
+    bad = it->is_array() && std::any_of(it->begin(), it->end(), not_integer);
+  if (bad) throw Error(str_cat(where, ": '", key, "' must hold integers, got ", it->dump()));
   try {
     return it->template get<T>();
   } catch (const json::exception&) {
@@ -182,11 +190,11 @@ void save_adapter_file(const std::string& path, const ConformerCtcModel& model,
   output.commit();
 }
 
-AdapterFile read_adapter_file(const std::string& path) {
-  h5::Quiet quiet;
-  if (::access(path.c_str(), R_OK) != 0)
-    throw Error(str_cat(path, ": cannot open adapter file (", std::strerror(errno), ")"));
-  Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+namespace {
+
+// The reader behind both entry points; `file_access` picks the HDF5 driver (a file or an image).
+AdapterFile read_adapter_hdf5(const std::string& path, hid_t file_access) {
+  Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, file_access), H5Fclose);
   if (!file.ok()) throw Error(str_cat(path, ": cannot open as HDF5 (truncated or corrupt adapter file?)"));
   if (H5Aexists(file, "format") <= 0 || read_string_attr(file, "format", path) != kFormat)
     throw Error(str_cat(path, ": an HDF5 file, but not an asr-adapt adapter file (format attribute is not '",
@@ -217,6 +225,22 @@ AdapterFile read_adapter_file(const std::string& path) {
                         " (truncated or corrupt file?)"));
   for (const std::string& key : keys) out.weights.emplace(key, read_weight(group, key, path));
   return out;
+}
+
+}  // namespace
+
+AdapterFile read_adapter_file(const std::string& path) {
+  h5::Quiet quiet;
+  if (::access(path.c_str(), R_OK) != 0)
+    throw Error(str_cat(path, ": cannot open adapter file (", std::strerror(errno), ")"));
+  return read_adapter_hdf5(path, H5P_DEFAULT);
+}
+
+AdapterFile read_adapter_file_image(const std::string& image, const std::string& source) {
+  h5::Quiet quiet;
+  Id access(h5::file_image_access(image), H5Pclose);
+  if (!access.ok()) throw Error(str_cat(source, ": cannot set up an in-memory HDF5 file"));
+  return read_adapter_hdf5(source, access);
 }
 
 void apply_adapter_file(ConformerCtcModel& model, const AdapterFile& file, const std::string& model_fingerprint,

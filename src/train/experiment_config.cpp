@@ -324,10 +324,49 @@ ExperimentConfig bind_experiment(const YAML::Node& root, const Origins& origins)
   return c;
 }
 
+// Offset of the first byte that breaks UTF-8 (bad lead or continuation byte, overlong form,
+// surrogate, > U+10FFFF), or npos. yaml-cpp passes such bytes through when reading but writes
+// U+FFFD for them, so a config holding one would not read back as itself from to_yaml.
+size_t invalid_utf8_at(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) { ++i; continue; }
+    if (c >= 0xc2 && c <= 0xdf) n = 1, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef) n = 2, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4) n = 3, cp = c & 0x07;
+    else return i;
+    if (s.size() - i <= n) return i;
+    for (size_t k = 1; k <= n; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+      return i;
+    i += n + 1;
+  }
+  return std::string::npos;
+}
+
+void require_utf8(const std::string& text, const std::string& where) {
+  const size_t at = invalid_utf8_at(text);
+  if (at == std::string::npos) return;
+  const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n');
+  static const char* hex = "0123456789abcdef";
+  const unsigned char b = static_cast<unsigned char>(text[at]);
+  throw Error(str_cat(where, ":", line, ": not valid UTF-8 (byte 0x", hex[b >> 4], hex[b & 15], " at offset ", at,
+                      "); YAML text must be UTF-8"));
+}
+
 }  // namespace
 
 ExperimentConfig parse_experiment_config(const std::string& yaml_text, const std::string& source,
                                          const std::vector<std::string>& overrides) {
+  require_utf8(yaml_text, source);
+  for (size_t i = 0; i < overrides.size(); ++i) require_utf8(overrides[i], str_cat(source, ": override ", i + 1));
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);

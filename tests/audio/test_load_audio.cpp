@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "asr/audio/audio.h"
 #include "support/test_util.h"
@@ -155,6 +156,39 @@ TEST_F(LoadAudio, EmptyWavIsAnErrorNamingIt) {
 
 TEST_F(LoadAudio, DirectoryIsAnError) {
   EXPECT_ASR_ERROR(load_audio(dir_.string(), 16000), "directory");
+}
+
+TEST_F(LoadAudio, FromMemoryReadsTheSameSamplesAsFromAFile) {
+  const auto path = write("mem.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 2, std::vector<short>(1600, 1234));
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Audio from_file = load_audio(path, 16000, 0.01, 0.05);
+  const Audio from_memory = load_audio_from_memory(bytes, "mem.wav", 16000, 0.01, 0.05);
+  EXPECT_EQ(from_memory.samples, from_file.samples);
+  EXPECT_ASR_ERROR(load_audio_from_memory("not audio", "junk.wav", 16000), "junk.wav: not a readable audio file");
+}
+
+// Fuzzing found these: a 4 KB WAV at 1 Hz hung soxr (a 16,000x upsample), and 23 KB of FLAC
+// silence decodes to over two hours. Both are refused, naming the limit.
+TEST_F(LoadAudio, SampleRatesBelowTheMinimumAreRefused) {
+  const auto path = write("slow.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 999, 1, std::vector<short>(4000, 1));
+  EXPECT_ASR_ERROR(load_audio(path, 16000), "sample rate 999 Hz is below the 1000 Hz");
+  EXPECT_EQ(load_audio(write("ok.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 1000, 1, std::vector<short>(100, 1)), 16000)
+                .samples.size(), 1600u);
+}
+
+TEST_F(LoadAudio, AudioLongerThanTheLimitIsRefusedWhileReading) {
+  const std::string flac = std::string(ASR_FIXTURE_DIR) + "/../fuzz/regressions/audio/flac_silence_decodes_past_2h.flac";
+  ASSERT_LT(fs::file_size(flac), 30000u);
+  EXPECT_ASR_ERROR(load_audio(flac, 16000), "longer than 7200 s");
+  // A window of it is still readable.
+  EXPECT_EQ(load_audio(flac, 1000, 3600.0, 2.0).samples.size(), 2000u);
+}
+
+TEST_F(LoadAudio, OffsetsAndDurationsMustBeFiniteAndBounded) {
+  const auto path = write("b.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, std::vector<short>(100, 1));
+  EXPECT_ASR_ERROR(load_audio(path, 16000, 1e300), "offset and duration must be 0 to 1e9 seconds");
+  EXPECT_ASR_ERROR(load_audio(path, 16000, 0.0, INFINITY), "offset and duration must be 0 to 1e9 seconds");
 }
 
 }  // namespace

@@ -135,6 +135,25 @@ TEST(ModelConfig, ReportsWrongTypesAndBadYaml) {
                {"'decoder.num_classes'", "vocabulary"});
 }
 
+// A checkpoint's config sizes the model the reader builds: absurd values (which overflowed shape
+// arithmetic or looped 10^9 times over layers) are refused naming the key.
+TEST(ModelConfig, RefusesSizesNoRealModelHas) {
+  const std::pair<std::pair<const char*, const char*>, const char*> cases[] = {
+      {{"n_layers: 2", "n_layers: 1000000000"}, "'encoder.n_layers'"},
+      {{"d_model: 64", "d_model: 4611686018427387904"}, "'encoder.d_model'"},
+      {{"ff_expansion_factor: 4", "ff_expansion_factor: 9000000000"}, "'encoder.ff_expansion_factor'"},
+      {{"conv_kernel_size: 31", "conv_kernel_size: 999999999999"}, "'encoder.conv_kernel_size'"},
+      {{"window_size: 0.025", "window_size: 1.0e+300"}, "'preprocessor.window_size'"},
+      {{"window_stride: 0.01", "window_stride: .nan"}, "'preprocessor.window_stride'"},
+      {{"  features: 80", "  features: 100000000"}, "'preprocessor.features'"},
+      {{"n_fft: 512", "n_fft: 99999999999"}, "'preprocessor.n_fft'"},
+      {{"frame_splicing: 1", "frame_splicing: 1000000"}, "'preprocessor.frame_splicing'"},
+      {{"  num_classes: 3\n", "  num_classes: 99999999999\n"}, "'decoder.num_classes'"}};
+  for (const auto& [edit, key] : cases)
+    expect_error([&, edit = edit] { parse_model_config(replaced(kBaseYaml, edit.first, edit.second), "big.yaml"); },
+                 {"big.yaml", key});
+}
+
 TEST(ModelConfig, LegacyFeatureModeIsSelectableByConfig) {
   EXPECT_FALSE(parse_model_config(kBaseYaml, "m.yaml").preprocessor.legacy_nemo_pre_2_5);
   std::string y = replaced(kBaseYaml, "pad_value: 0.0", "pad_value: 0.0\n  asr_adapt_legacy_nemo_pre_2_5: true");

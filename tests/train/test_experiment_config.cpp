@@ -403,5 +403,18 @@ TEST(ExperimentConfig, BadOverridesNameTheOverride) {
             "adapter name 'a' (also adapters.0)");
 }
 
+// Fuzzing found that a byte that is not UTF-8 was read as it is but written back by to_yaml as
+// U+FFFD, so the saved config named another file. Such text is refused, naming the line.
+TEST(ExperimentConfig, TextThatIsNotUtf8IsRefusedNamingTheLine) {
+  EXPECT_EQ(error_of(std::string(kMinimal).replace(15, 1, "\xeb")),
+            "exp.yaml:2: not valid UTF-8 (byte 0xeb at offset 15); YAML text must be UTF-8");
+  EXPECT_NE(error_of(kMinimal, {"model.path=caf\xc3"}).find("exp.yaml: override 1:1: not valid UTF-8"), std::string::npos);
+  // Overlong forms and surrogates are not UTF-8 either; real multi-byte text is fine.
+  EXPECT_NE(error_of(std::string(kMinimal).replace(15, 1, "\xc0\xae")).find("byte 0xc0"), std::string::npos);
+  EXPECT_NE(error_of(std::string(kMinimal).replace(15, 1, "\xed\xa0\x80")).find("byte 0xed"), std::string::npos);
+  EXPECT_EQ(parse_experiment_config(std::string(kMinimal).replace(15, 1, "\xc3\xa9\xf0\x9f\x98\x80"), "e").model.path,
+            "\xc3\xa9\xf0\x9f\x98\x80.nemo");
+}
+
 }  // namespace
 }  // namespace asr::train

@@ -74,6 +74,8 @@ struct ShardIndex {
 
 // DIR/index.json. read_shard_index errors name the file (missing, malformed, wrong schema).
 ShardIndex read_shard_index(const std::string& dir);
+// The same for index.json text already in memory; `path` names it in errors.
+ShardIndex parse_shard_index(const std::string& json_text, const std::string& path);
 void write_shard_index(const std::string& dir, const ShardIndex& index);  // atomic (temp+rename)
 // Hex digest of a file's bytes (used for ShardInfo::checksum).
 std::string file_checksum(const std::string& path);

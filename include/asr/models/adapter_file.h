@@ -31,6 +31,8 @@ void save_adapter_file(const std::string& path, const ConformerCtcModel& model,
 // Errors name the file: missing, not HDF5 (truncated/corrupt), not an adapter file, unknown
 // schema version, malformed adapters_json, weight count mismatch.
 AdapterFile read_adapter_file(const std::string& path);
+// The same for the file's bytes already in memory (an HDF5 file image); `source` names it in errors.
+AdapterFile read_adapter_file_image(const std::string& image, const std::string& source);
 // Adds every adapter of `file` to `model` (enabled as saved) and loads copies of its weights.
 // Throws naming `file_path` when the fingerprint differs from `model_fingerprint` ("adapter trained
 // on a different base model", both fingerprints), a name already exists, or a weight is
