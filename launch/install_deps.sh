@@ -8,6 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libopenblas-dev libopenblas-openmp-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
   libyaml-cpp-dev googletest libgtest-dev libbenchmark-dev
+  clang libclang-rt-14-dev libomp-14-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev
   libarchive-dev libzip-dev libsndfile1-dev libsoxr-dev libfftw3-dev libsentencepiece-dev
   espeak-ng sox python3-h5py python3-matplotlib

@@ -1,5 +1,6 @@
 // asr-adapt: the command-line entry point. Each subcommand lives in its own cmd_*.cpp.
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <hdf5.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -9,6 +10,11 @@
 
 int main(int argc, char** argv) {
   using namespace asr::cli;
+  // HDF5 1.10 leaves a dangling file id behind when H5Fclose fails (a full disk while it flushes)
+  // and then crashes in its atexit clean-up (HDFFV-11052, fixed in 1.14.1), turning a clear
+  // "No space left on device" error into a segfault. Every file is closed by RAII before exit, so
+  // the clean-up is not needed. Must run before the first HDF5 call.
+  H5dont_atexit();
   // Logs and progress go to stderr so stdout carries only results (transcripts, JSON lines).
   spdlog::set_default_logger(
       std::make_shared<spdlog::logger>("", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));

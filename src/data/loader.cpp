@@ -4,9 +4,12 @@
 #include "asr/data/loader.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -32,12 +35,36 @@ struct Utterance {
 
 using Plan = std::vector<std::vector<int64_t>>;
 
+// What a shard file was when the loader accepted it. Any write, truncation or replacement
+// changes one of these fields.
+struct FileStamp {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileStamp& o) const {
+    return device == o.device && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns;
+  }
+};
+
+FileStamp stamp_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw Error(str_cat(path, ": shard is gone since training started (", std::strerror(errno), ")"));
+  return {st.st_dev, st.st_ino, st.st_size,
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + static_cast<int64_t>(st.st_mtim.tv_nsec)};
+}
+
 }  // namespace
 
 struct Loader::Impl {
   LoaderConfig cfg;
   int64_t n_mels = 0;
   std::vector<detail::ShardMeta> shards;
+  // Per shard: its file's stamp when accepted and index.json's checksum (for check_unchanged).
+  std::vector<FileStamp> stamps;
+  std::vector<std::string> checksums;
+  int64_t checked_epoch = -1;  // the consumer's epoch whose shards were last found unchanged
   std::vector<Utterance> utts;
   std::unique_ptr<detail::EpochPlanner> planner;
 
@@ -99,6 +126,27 @@ struct Loader::Impl {
     }
     last_use[i] = ++use_clock;
     return *open[i];
+  }
+
+  // A shard rewritten or damaged on disk after the loader accepted it must stop the run with an
+  // error naming it, not feed it garbage (raw feature bytes have no HDF5-level check). Hashing
+  // every shard every epoch would double the I/O of an epoch, so each epoch starts with one
+  // stat() per shard, and only a file whose stamp changed is hashed against index.json's
+  // checksum (a `touch` or an identical copy passes). A change in the middle of an epoch is
+  // caught at the next epoch, or earlier by HDF5 when its structure breaks (read errors name the
+  // shard). Always an error, even with skip_corrupt_shards: dropping a shard mid-run would change
+  // the epoch plan every rank shares. Runs on the consumer's thread; touches only stamps/checksums.
+  void check_unchanged() {
+    for (size_t i = 0; i < shards.size(); ++i) {
+      const FileStamp now = stamp_of(shards[i].path);
+      if (now == stamps[i]) continue;
+      const std::string have = file_checksum(shards[i].path);
+      if (have != checksums[i])
+        throw Error(str_cat(shards[i].path, ": shard changed on disk since training started (checksum ", have,
+                            ", its index.json says ", checksums[i],
+                            "); restore the file or re-run asr-adapt shard, then resume from the last checkpoint"));
+      stamps[i] = now;
+    }
   }
 
   Batch build(const std::vector<int64_t>& ids) {
@@ -234,7 +282,10 @@ Loader::Loader(const LoaderConfig& config) : impl_(std::make_unique<Impl>()) {
         if (m.n_mels == 0) m.n_mels = meta.n_mels, first_dir = dir;
         if (meta.n_mels != m.n_mels)
           throw Error(str_cat(path, ": has ", meta.n_mels, " mel bins, ", first_dir, " has ", m.n_mels));
+        const FileStamp stamp = stamp_of(path);
         const int32_t s = static_cast<int32_t>(m.shards.size());
+        m.stamps.push_back(stamp);
+        m.checksums.push_back(info.checksum);
         for (int64_t i = 0; i < meta.utterances; ++i) {
           m.utts.push_back({s, i});
           durations.push_back(meta.durations[static_cast<size_t>(i)]);
@@ -270,6 +321,10 @@ Loader::~Loader() { impl_->halt(); }
 
 bool Loader::next(Batch& batch) {
   Impl& m = *impl_;
+  if (m.checked_epoch != m.epoch) {  // once per epoch, before its first batch is handed out
+    m.check_unchanged();
+    m.checked_epoch = m.epoch;
+  }
   if (m.cfg.prefetch_batches <= 0) {
     const auto p = m.plan(m.epoch);
     if (m.index >= static_cast<int64_t>(p->size())) {

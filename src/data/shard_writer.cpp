@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "asr/core/dtype.h"
+#include "asr/util/disk_space.h"
 #include "shard_h5.h"
 
 namespace asr::data {
@@ -106,9 +107,19 @@ struct ShardWriter::Impl {
               "select rows of /features");
     h5::Id mspace(H5Screate_simple(2, count, nullptr), H5Sclose);
     h5::check(H5Dwrite(features, feature_type, mspace, fspace, H5P_DEFAULT, staging.data()), tmp_path,
-              "write /features (disk full?)");
+              "write /features");
     written_rows += staged_rows;
     staged_rows = 0;
+  }
+
+  // HDF5 errors do not carry errno: name a full disk when that is the cause.
+  [[noreturn]] void explain(const Error& e) const { throw Error(str_cat(e.what(), util::disk_full_note(dir_of(tmp_path)))); }
+  void flush_rows_or_explain() {
+    try {
+      flush_rows();
+    } catch (const Error& e) {
+      explain(e);
+    }
   }
 };
 
@@ -173,7 +184,7 @@ void ShardWriter::add(const float* features, int64_t frames, const std::vector<i
     }
     m.staged_rows += take;
     row += take;
-    if (m.staged_rows == m.chunk_frames) m.flush_rows();
+    if (m.staged_rows == m.chunk_frames) m.flush_rows_or_explain();
   }
   m.token_offsets.push_back(static_cast<int64_t>(m.tokens.size()));
   m.token_lengths.push_back(static_cast<int64_t>(tokens.size()));
@@ -188,8 +199,8 @@ ShardInfo ShardWriter::finish(const std::string& skipped_json) { return close(sk
 std::function<ShardInfo()> ShardWriter::close(const std::string& skipped_json) {
   Impl& m = *impl_;
   if (m.finished) throw Error(str_cat(m.final_path, ": the shard was already closed"));
-  m.flush_rows();
-  {
+  m.flush_rows_or_explain();
+  try {
     h5::Quiet quiet;
     const std::string& p = m.tmp_path;
     const size_t n = m.durations.size();
@@ -211,7 +222,9 @@ std::function<ShardInfo()> ShardWriter::close(const std::string& skipped_json) {
     write_string_attr(m.file, shard_keys::kSkipped, skipped_json.empty() ? "[]" : skipped_json, p);
     m.features.reset();
     m.feature_type.reset();
-    h5::check(H5Fclose(m.file.release()), p, "close the shard file (disk full?)");
+    h5::check(H5Fclose(m.file.release()), p, "close the shard file");
+  } catch (const Error& e) {
+    m.explain(e);  // the destructor removes the temporary file
   }
   m.finished = true;  // from here on the temp file is the publisher's (a re-run removes leftovers)
 

@@ -4,6 +4,7 @@
 
 #include <mpi.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "asr/core/error.h"
@@ -53,6 +54,13 @@ MpiSession::MpiSession() {
   check(MPI_Comm_rank(local, &local_rank_), "MPI_Comm_rank (node)");
   check(MPI_Comm_size(local, &local_size_), "MPI_Comm_size (node)");
   MPI_Comm_free(&local);
+}
+
+void MpiSession::abort_job(int exit_code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::_Exit(exit_code);  // MPI_Abort does not return; this keeps [[noreturn]] true if it did
 }
 
 void MpiSession::barrier() const { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }

@@ -2,16 +2,23 @@
 // renamed into place, with a `latest` pointer replaced last.
 #include "asr/train/checkpoint.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "asr/io/hdf5_handles.h"
 #include "asr/io/hdf5_tensor.h"
+#include "asr/util/disk_space.h"
+#include "asr/util/fault_injection.h"
 
 namespace asr::train {
 namespace fs = std::filesystem;
@@ -32,6 +39,24 @@ h5::Id create_group(hid_t parent, const char* name, const std::string& path) {
   h5::Id g(H5Gcreate2(parent, name, H5P_DEFAULT, gcpl, H5P_DEFAULT), H5Gclose);
   if (!g.ok()) throw Error(str_cat(path, ": cannot create group ", name));
   return g;
+}
+
+// A small text file written with POSIX calls, so that a failure names its cause (errno).
+void write_text(const std::string& path, const std::string& text) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(str_cat(path, ": cannot create (", std::strerror(errno), ")"));
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      throw Error(str_cat(path, ": cannot write (", std::strerror(err), ")"));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) throw Error(str_cat(path, ": cannot write (", std::strerror(errno), ")"));
 }
 
 void write_state_file(const std::string& path, const TrainingState& s) {
@@ -80,12 +105,13 @@ std::string checkpoint_folder_name(int64_t step) {
 
 void write_pointer_file(const std::string& path, const std::string& target) {
   const std::string tmp = str_cat(path, ".tmp-", ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << target << "\n";
-    if (!out.flush()) throw Error(str_cat(tmp, ": cannot write"));
+  try {
+    write_text(tmp, target + "\n");
+    h5::commit_file(tmp, path);
+  } catch (...) {
+    std::remove(tmp.c_str());  // the old pointer stays as it was
+    throw;
   }
-  h5::commit_file(tmp, path);
 }
 
 std::string write_checkpoint(const std::string& checkpoints_dir, const TrainingState& state,
@@ -101,28 +127,33 @@ std::string write_checkpoint(const std::string& checkpoints_dir, const TrainingS
   fs::create_directory(tmp_dir, ec);
   if (ec) throw Error(str_cat(tmp_dir.string(), ": cannot create (", ec.message(), ")"));
   try {
-    write_state_file((tmp_dir / kStateFile).string(), state);
-    h5::fsync_path((tmp_dir / kStateFile).string(), false);
-    {
-      std::ofstream cfg(tmp_dir / "config.yaml");
-      cfg << resolved_config_yaml;
-      if (!cfg.flush()) throw Error(str_cat((tmp_dir / "config.yaml").string(), ": cannot write"));
-    }
-    h5::fsync_path((tmp_dir / "config.yaml").string(), false);
+    const std::string state_path = (tmp_dir / kStateFile).string();
+    write_state_file(state_path, state);
+    h5::fsync_path(state_path, false);
+    fault::point("checkpoint.after_state_written", state_path);
+    const std::string config_path = (tmp_dir / "config.yaml").string();
+    write_text(config_path, resolved_config_yaml);
+    h5::fsync_path(config_path, false);
     for (const auto& f : extra) {
       const std::string p = (tmp_dir / f.name).string();
       f.write(p);
       h5::fsync_path(p, false);
     }
     h5::fsync_path(tmp_dir.string(), true);
+    fault::point("checkpoint.before_rename", tmp_dir.string());
     // A folder of the same step (a re-run after a crash between rename and pointer) is replaced.
     if (fs::exists(final_dir)) fs::remove_all(final_dir);
     fs::rename(tmp_dir, final_dir);
     h5::fsync_path(checkpoints_dir, true);
+  } catch (const Error& e) {
+    const std::string note = util::disk_full_note(checkpoints_dir);  // before the partial folder frees space
+    fs::remove_all(tmp_dir, ec);  // nothing partial stays behind; `latest` still names the old one
+    throw Error(str_cat("checkpoint of step ", state.step, " not written: ", e.what(), note));
   } catch (...) {
     fs::remove_all(tmp_dir, ec);
     throw;
   }
+  fault::point("checkpoint.before_latest", (fs::path(checkpoints_dir) / "latest").string());
   write_pointer_file((fs::path(checkpoints_dir) / "latest").string(), name);
   return final_dir.string();
 }
@@ -192,11 +223,20 @@ std::string latest_checkpoint(const std::string& checkpoints_dir) {
 void rotate_checkpoints(const std::string& checkpoints_dir, int64_t keep_last,
                         const std::vector<std::string>& keep) {
   std::vector<std::string> steps;
+  std::vector<fs::path> stale;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(checkpoints_dir, ec)) {
     const std::string n = e.path().filename().string();
     if (e.is_directory() && n.rfind(kPrefix, 0) == 0) steps.push_back(n);
+    // What a writer that was killed left behind (.tmp-step-N-<pid>/, latest.tmp-<pid>; the pid is
+    // gone) would otherwise hold a checkpoint's worth of disk forever.
+    if (n.find(".tmp-") != std::string::npos) {
+      const long pid = std::strtol(n.c_str() + n.rfind('-') + 1, nullptr, 10);
+      if (pid > 0 && pid != ::getpid() && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+        stale.push_back(e.path());
+    }
   }
+  for (const auto& p : stale) fs::remove_all(p, ec);
   std::sort(steps.begin(), steps.end());  // zero-padded: lexical order is step order
   const int64_t excess = static_cast<int64_t>(steps.size()) - keep_last;
   for (int64_t i = 0; i < excess; ++i) {

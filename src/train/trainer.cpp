@@ -1,24 +1,30 @@
-// The training loop (trainer.h). Read train() from the top: set-up, resume, then one optimizer
-// step per iteration of the while loop, with validation and checkpoints between steps.
+// The training loop (trainer.h). Read run_training() from the top: set-up, resume, then one
+// optimizer step per iteration of the while loop, with validation and checkpoints between steps.
+// train() wraps it with the data-parallel group and ends the whole job when one rank fails.
 #include "asr/train/trainer.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 
 #include "asr/autograd/node.h"
+#include "asr/dist/mpi_session.h"
+#include "asr/io/run_folder.h"
 #include "asr/models/adapter_file.h"
 #include "asr/train/checkpoint.h"
 #include "asr/train/evaluate.h"
 #include "asr/train/grad_clip.h"
 #include "asr/train/metrics_log.h"
+#include "asr/util/fault_injection.h"
 #include "run_setup.h"
 
 namespace asr::train {
@@ -151,9 +157,36 @@ std::string monitor_key(const ExperimentConfig& c) {
   return c.data.validation.empty() ? "" : c.data.validation.front().name + "/wer";
 }
 
+// train() below, once the data-parallel group exists.
+TrainResult run_training(const ExperimentConfig& config, const TrainOptions& options);
+
 }  // namespace
 
+// An error on one rank of a job (a shard only it read was damaged, a checkpoint that rank 0 alone
+// writes hit a full disk) ends every rank at once: the others would otherwise wait in their next
+// collective for trainer.collective_timeout (300 s by default) before giving up. A caller that
+// brings its own communicator deals with failures itself.
 TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
+  if (options.communicator) return run_training(config, options);
+  dist::CommunicatorOptions co;
+  co.backend = config.trainer.dist_backend;
+  co.timeout_seconds = config.trainer.collective_timeout;
+  const std::unique_ptr<dist::Communicator> comm = dist::make_communicator(co);
+  TrainOptions with_group = options;
+  with_group.communicator = comm.get();
+  try {
+    return run_training(config, with_group);
+  } catch (const std::exception& e) {
+    if (comm->size() <= 1) throw;
+    spdlog::error("rank {} of {}: {}", comm->rank(), comm->size(), e.what());
+    spdlog::error("rank {}: ending the whole job now (MPI_Abort) so that no rank waits for this one", comm->rank());
+    dist::MpiSession::abort_job(1);
+  }
+}
+
+namespace {
+
+TrainResult run_training(const ExperimentConfig& config, const TrainOptions& options) {
   const auto t_start = Clock::now();
   TrainResult result;
   const ExperimentConfig& c = config;
@@ -169,15 +202,7 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
                         ": this build trains on the CPU in fp32 only (GPU training is not implemented yet)"));
 
   // ---- the data-parallel group: rank 0 alone writes files and prints ----
-  std::unique_ptr<dist::Communicator> own_comm;
-  dist::Communicator* comm = options.communicator;
-  if (!comm) {
-    dist::CommunicatorOptions co;
-    co.backend = c.trainer.dist_backend;
-    co.timeout_seconds = c.trainer.collective_timeout;
-    own_comm = dist::make_communicator(co);
-    comm = own_comm.get();
-  }
+  dist::Communicator* comm = options.communicator;  // set by train()
   const int rank = comm->rank(), world = comm->size();
   const bool root = rank == 0;
   result.world_size = world;
@@ -188,6 +213,7 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
   std::error_code ec;
   if (root) fs::create_directories(run_dir, ec);
   if (ec) throw Error(str_cat(run_dir, ": cannot create the run folder (", ec.message(), ")"));
+  if (root) io::refuse_symlinks_inside(run_dir);
   std::string resume_from;
   if (c.resume == "auto") {
     resume_from = latest_checkpoint(ckpt_dir);
@@ -263,6 +289,7 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
   st.world_size = world;
 
   RunLogs logs(c, run_dir, total_steps, root);
+  if (fault::enabled()) logs.line(str_cat("fault injection active: ASR_FAULT_INJECT=", std::getenv("ASR_FAULT_INJECT")));
   for (const auto& n : notes) logs.line(n);
   const std::string monitor = monitor_key(c);
   std::string best_folder;
@@ -303,6 +330,7 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
     st.optimizer = optimizer->state();
     st.scheduler_step = scheduler.last_step();
     st.loader = loader.position();
+    io::refuse_symlinks_inside(run_dir);  // a link planted mid-run must not redirect this write
     const std::string folder = write_checkpoint(ckpt_dir, st, resolved, {{output_name, output_writer}});
     if (st.best_step == st.step)
       write_pointer_file((fs::path(ckpt_dir) / "best").string(), fs::path(folder).filename().string());
@@ -332,6 +360,9 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
         }
       }
       if (out_of_data) break;
+      if (fault::point("trainer.batch"))  // a test's poisoned batch: the step must be skipped
+        std::fill(batch.features.data<float>(), batch.features.data<float>() + batch.features.numel(),
+                  std::numeric_limits<float>::quiet_NaN());
       if (augment) data::spec_augment(batch.features, batch.feature_lengths, spec_augment, augment_gen);
       const models::CtcOutput out = model.forward(batch.features, batch.feature_lengths);
       Tensor loss = detail::ctc_training_loss(out.log_probs, batch.tokens, out.lengths, batch.token_lengths,
@@ -459,7 +490,10 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
   if (!result.halted && !result.preempted) {
     if (out_of_data) checkpoint();  // max_epochs ended the run between checkpoints
     result.output_file = (fs::path(run_dir) / output_name).string();
-    if (root) output_writer(result.output_file);
+    if (root) {
+      io::refuse_symlinks_inside(run_dir);
+      output_writer(result.output_file);
+    }
   }
   if (!full) {
     // Proof that training never wrote to the frozen base model (read-only mmap or not).
@@ -474,5 +508,7 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
   result.wall_seconds = seconds_since(t_start);
   return result;
 }
+
+}  // namespace
 
 }  // namespace asr::train

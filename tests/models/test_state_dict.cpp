@@ -139,7 +139,7 @@ TEST(ModelStateDict, InitialisationFollowsPyTorch) {
       for (double e : v) if (e != x) return false;
       return true;
     };
-    auto ends = [&](const std::string& s) {
+    auto ends = [&name = name](const std::string& s) {  // explicit: C++17 lambdas cannot capture a binding
       return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
     };
     if (name.find("norm") != std::string::npos && ends(".weight")) {

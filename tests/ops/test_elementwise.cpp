@@ -42,6 +42,18 @@ TEST(Elementwise, UnaryForwardMatchesLibm) {
   EXPECT_NEAR(ops::sqrt(p).to_vector()[1], 2.0, 1e-15);
 }
 
+// As torch.relu: a NaN goes through, so a poisoned input shows as a non-finite loss (and the
+// trainer skips the step) instead of being silently zeroed (tests/e2e/faults/nan_batch_skipped.sh).
+TEST(Elementwise, ReluPassesNanThrough) {
+  for (DType t : {DType::F32, DType::F64}) {
+    const Tensor x = Tensor::from_vector(std::vector<double>{NAN, -1.0, 2.0}, {3}, t);
+    const std::vector<double> y = ops::relu(x).to_vector();
+    EXPECT_TRUE(std::isnan(y[0])) << dtype_name(t);
+    EXPECT_EQ(y[1], 0.0);
+    EXPECT_EQ(y[2], 2.0);
+  }
+}
+
 TEST(Elementwise, GluSplitsAlongDim) {
   Tensor x = Tensor::from_vector(std::vector<double>{1, 2, 0, 100}, {1, 4});
   std::vector<double> y = ops::glu(x, 1).to_vector();

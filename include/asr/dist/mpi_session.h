@@ -22,6 +22,9 @@ class MpiSession {
   std::vector<double> allgather(double value) const;
   // Rank 0's string on every rank.
   std::string broadcast(const std::string& value) const;
+  // Ends every rank of the job now (MPI_Abort), for an error on one rank that its peers cannot
+  // learn of: they would otherwise wait in their next collective until its timeout.
+  [[noreturn]] static void abort_job(int exit_code);
 
  private:
   MpiSession();

@@ -55,7 +55,8 @@ std::string write_checkpoint(const std::string& checkpoints_dir, const TrainingS
 TrainingState read_training_state(const std::string& checkpoint_folder);
 // The folder `latest` points at, or "" when there is none.
 std::string latest_checkpoint(const std::string& checkpoints_dir);
-// Removes step-N folders beyond the newest `keep_last`, never the ones in `keep`.
+// Removes step-N folders beyond the newest `keep_last`, never the ones in `keep`, and the
+// temporary folders (.tmp-step-N-<pid>) of writers whose process is gone (killed mid-write).
 void rotate_checkpoints(const std::string& checkpoints_dir, int64_t keep_last,
                         const std::vector<std::string>& keep);
 // Writes a one-line pointer file atomically (temp + fsync + rename).
