@@ -19,17 +19,7 @@ run_job exp.yaml > job1.log 2>&1 &
 JOB=$!
 for _ in $(seq 3000); do [ -f run/checkpoints/latest ] && break; sleep 0.02; done
 [ -f run/checkpoints/latest ] || { cat job1.log; fail "no checkpoint after 60 s"; }
-# A rank of this job (not another test's asr-adapt): an asr-adapt process descending from $JOB.
-descends_from_job() {
-  local p=$1
-  while [ "$p" -gt 1 ]; do
-    [ "$p" -eq "$JOB" ] && return 0
-    p=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null || echo 1)
-  done
-  return 1
-}
-victim=""
-for pid in $(pgrep -x asr-adapt); do descends_from_job "$pid" && victim=$pid; done
+victim=$(ranks_of_job "$JOB" | tail -n 1)  # a rank of this job, not another test's
 [ -n "$victim" ] || { cat job1.log; fail "no rank process found (did the job end before the kill?)"; }
 start=$(date +%s)
 kill -9 "$victim"

@@ -30,18 +30,9 @@ YAML
 
 timeout -k 5 $(( 60 + STEPS )) "$MPIEXEC" --allow-run-as-root --oversubscribe -np 2 "$BIN" train soak.yaml > soak.log 2>&1 &
 JOB=$!
-descends_from_job() {
-  local p=$1
-  while [ "$p" -gt 1 ]; do
-    [ "$p" -eq "$JOB" ] && return 0
-    p=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null || echo 1)
-  done
-  return 1
-}
 ranks=()
 for _ in $(seq 300); do
-  ranks=()
-  for pid in $(pgrep -x asr-adapt); do descends_from_job "$pid" && ranks+=("$pid"); done
+  mapfile -t ranks < <(ranks_of_job "$JOB")
   [ "${#ranks[@]}" -eq 2 ] && break
   sleep 0.1
 done

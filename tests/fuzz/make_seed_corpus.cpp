@@ -4,8 +4,6 @@
 // Seeds are committed; rerun only when a format changes. Every file stays well under 100 KB.
 // Not byte-reproducible everywhere (gzip and Ogg headers, float WAV PEAK chunks carry times or
 // random serials), which does not matter for seeds.
-#include <archive.h>
-#include <archive_entry.h>
 #include <sndfile.h>
 #include <zip.h>
 
@@ -26,9 +24,11 @@
 #include "asr/io/torch_zip_writer.h"
 #include "asr/models/adapter_file.h"
 #include "asr/models/conformer_ctc.h"
+#include "io/io_test_util.h"  // tar_bytes
 
 namespace fs = std::filesystem;
 using namespace asr;
+using asr::iotest::tar_bytes;
 
 namespace {
 
@@ -85,28 +85,6 @@ std::string read(const fs::path& path) {
   std::ostringstream os;
   os << in.rdbuf();
   return os.str();
-}
-
-std::string tar_bytes(const std::vector<std::pair<std::string, std::string>>& members, bool gzip) {
-  std::vector<char> buffer(1 << 20);
-  size_t used = 0;
-  archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  if (gzip) archive_write_add_filter_gzip(a);
-  archive_write_open_memory(a, buffer.data(), buffer.size(), &used);
-  for (const auto& [name, data] : members) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, ("./" + name).c_str());
-    archive_entry_set_size(e, static_cast<la_int64_t>(data.size()));
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_write_header(a, e);
-    archive_write_data(a, data.data(), data.size());
-    archive_entry_free(e);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-  return std::string(buffer.data(), used);
 }
 
 std::string zip_member(const std::string& zip_bytes, const std::string& suffix) {

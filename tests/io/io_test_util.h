@@ -92,13 +92,16 @@ inline void write_file(const std::string& path, const std::string& data) {
   std::ofstream(path, std::ios::binary) << data;
 }
 
-// Writes a tar (optionally gzip) with "./name" members, as NeMo's save_to does.
-inline void write_tar(const std::string& path, const std::vector<std::pair<std::string, std::string>>& members,
-                      bool gzip = false) {
+// A tar (optionally gzip) with "./name" members, as NeMo's save_to writes it, in memory.
+inline std::string tar_bytes(const std::vector<std::pair<std::string, std::string>>& members, bool gzip = false) {
+  size_t capacity = 1 << 16;
+  for (const auto& m : members) capacity += m.second.size() + 1024;
+  std::string buffer(capacity, '\0');
+  size_t used = 0;
   archive* a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
   if (gzip) archive_write_add_filter_gzip(a);
-  if (archive_write_open_filename(a, path.c_str()) != ARCHIVE_OK) throw Error("cannot write " + path);
+  archive_write_open_memory(a, buffer.data(), buffer.size(), &used);
   for (const auto& [name, data] : members) {
     archive_entry* e = archive_entry_new();
     archive_entry_set_pathname(e, ("./" + name).c_str());
@@ -111,6 +114,16 @@ inline void write_tar(const std::string& path, const std::vector<std::pair<std::
   }
   archive_write_close(a);
   archive_write_free(a);
+  buffer.resize(used);
+  return buffer;
+}
+
+// Writes tar_bytes(members, gzip) to `path`.
+inline void write_tar(const std::string& path, const std::vector<std::pair<std::string, std::string>>& members,
+                      bool gzip = false) {
+  std::ofstream out(path, std::ios::binary);
+  out << tar_bytes(members, gzip);
+  if (!out.flush()) throw Error("cannot write " + path);
 }
 
 // Expects `fn` to throw asr::Error whose message contains every fragment.

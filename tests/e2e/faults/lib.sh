@@ -60,4 +60,17 @@ same_adapters() {
   fi
 }
 
+# ranks_of_job PID: the asr-adapt processes descending from PID (that job's ranks, not another
+# test's).
+ranks_of_job() {
+  local job=$1 pid p
+  for pid in $(pgrep -x asr-adapt); do
+    p=$pid
+    while [ "$p" -gt 1 ]; do
+      if [ "$p" -eq "$job" ]; then echo "$pid"; break; fi
+      p=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null || echo 1)
+    done
+  done
+}
+
 elapsed() { echo $(( $(date +%s) - START_SECONDS )); }
