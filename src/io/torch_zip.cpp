@@ -1,6 +1,7 @@
 // torch.save zip checkpoints (libzip, read from memory) -> StateDict via the restricted unpickler.
 #include <zip.h>
 
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -118,7 +119,7 @@ int64_t view_extent(const PickledTensor& t) {
     if (__builtin_mul_overflow(t.size[d] - 1, t.stride[d], &step) || __builtin_add_overflow(last, step, &last))
       return -1;
   }
-  return last + 1;
+  return last == INT64_MAX ? -1 : last + 1;
 }
 
 void byteswap(std::string& data, size_t elem) {
