@@ -5,7 +5,7 @@
 #   launch/hardening.sh [FUZZ_SECONDS_PER_TARGET]      default 30
 # Environment: HARDENING_BUILD (default build-hardening), SANITIZE_CTEST_ARGS (ctest selection for
 # the sanitizer run). By default the run covers every GoogleTest in the CPU suite except the
-# double-precision finite-difference model checks and the speed test; the shell-level flows
+# finite-difference checks (*FiniteDifferences*, slow in f64 under ASan) and the speed test; the shell-level flows
 # (e2e.*, cluster.*, tools.*: whole processes, minutes each under ASan, and the soak, whose memory
 # figures ASan's quarantine would swamp) run uninstrumented in the main suite. SANITIZE_CTEST_ARGS=" "
 # runs everything (about 17 minutes on 2 cores).
