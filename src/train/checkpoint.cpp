@@ -104,12 +104,16 @@ std::string checkpoint_folder_name(int64_t step) {
 }
 
 void write_pointer_file(const std::string& path, const std::string& target) {
+  write_text_file_atomically(path, target + "\n");
+}
+
+void write_text_file_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = str_cat(path, ".tmp-", ::getpid());
   try {
-    write_text(tmp, target + "\n");
+    write_text(tmp, text);
     h5::commit_file(tmp, path);
   } catch (...) {
-    std::remove(tmp.c_str());  // the old pointer stays as it was
+    std::remove(tmp.c_str());  // the old file stays as it was
     throw;
   }
 }

@@ -13,7 +13,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 
 #include "asr/autograd/node.h"
@@ -35,16 +34,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
-void write_text_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw Error(str_cat(tmp, ": cannot write"));
-  }
-  fs::rename(tmp, path);
 }
 
 // The optimizer steps a run takes: max_steps, or max_epochs worth of batches.
@@ -227,7 +216,7 @@ TrainResult run_training(const ExperimentConfig& config, const TrainOptions& opt
   // Every rank must resume from the same folder (a shared file system is assumed).
   resume_from = comm->broadcast_string(resume_from, 0);
   const std::string resolved = to_yaml(c);
-  if (root) write_text_file((fs::path(run_dir) / "config.yaml").string(), resolved);
+  if (root) write_text_file_atomically((fs::path(run_dir) / "config.yaml").string(), resolved);
 
   detail::RunModel run = detail::build_model(c, rank);
   models::ConformerCtcModel& model = *run.model;

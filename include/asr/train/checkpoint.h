@@ -61,5 +61,8 @@ void rotate_checkpoints(const std::string& checkpoints_dir, int64_t keep_last,
                         const std::vector<std::string>& keep);
 // Writes a one-line pointer file atomically (temp + fsync + rename).
 void write_pointer_file(const std::string& path, const std::string& target);
+// Writes a small text file atomically (temp + fsync + rename; a failure names its cause and
+// leaves the old file as it was). RUN/config.yaml is written with it.
+void write_text_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace asr::train
