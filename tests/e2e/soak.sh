@@ -43,7 +43,7 @@ while kill -0 "$JOB" 2> /dev/null; do
   step=$(tail -c 600 run/metrics.jsonl 2> /dev/null | grep -o '"step":[0-9]*' | tail -1 | cut -d: -f2 || true)
   for pid in "${ranks[@]}"; do
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2> /dev/null || true)
-    fds=$(ls "/proc/$pid/fd" 2> /dev/null | wc -l)
+    fds=$(ls "/proc/$pid/fd" 2> /dev/null | wc -l || true)  # a rank may exit between checks (pipefail)
     [ -n "$rss" ] && echo "$(elapsed),$pid,${step:-0},$rss,$fds" >> soak.csv
   done
   sleep 1
