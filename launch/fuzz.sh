@@ -82,13 +82,20 @@ triage_findings() {
   mkdir -p "$crashes/third-party"
   for f in "$crashes"/*; do
     [[ -f $f ]] || continue
+    [[ $f == *.report ]] && continue
     report=$(timeout -k 5 60 "$BUILD/bin/fuzz_$t" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 "$f" 2>&1) && {
       unrepro=$((unrepro + 1)); mv "$f" "$crashes/third-party/unreproducible-$(basename "$f")"; continue; }
     frame=$(first_own_frame <<<"$report" || true)
     if [[ $frame == *libhdf5* ]]; then
       third=$((third + 1)); mv "$f" "$crashes/third-party/libhdf5-$(basename "$f")"
+      printf '%s\n' "$report" >"$crashes/third-party/libhdf5-$(basename "$f").report"
     else
+      # Ours, or a report without a usable frame: kept with its replay, and the deciding frame
+      # goes to the log so a CI run says what it found without the artifact at hand.
       ours=$((ours + 1))
+      printf '%s\n' "$report" >"$f.report"
+      echo "  $t finding $(basename "$f"): first frame: ${frame:-<none>}" >&2
+      grep -m 3 -E 'ERROR|SUMMARY|runtime error' <<<"$report" | sed "s/^/  $t   /" >&2 || true
     fi
   done
   echo "$ours $third $unrepro"
@@ -99,6 +106,7 @@ run_target() {
   local crashes
   crashes=$BUILD/fuzz-crashes/$t/$(date +%Y%m%d-%H%M%S)  # this run's findings only
   mkdir -p "$work" "$crashes"
+  rm -f "$BUILD/fuzz-logs/$t.triage"
   cp -n "$ROOT"/tests/fuzz/corpus/"$t"/* "$work"/ 2>/dev/null || true
   if [[ -d $ROOT/tests/fuzz/regressions/$t ]]; then
     cp -n "$ROOT"/tests/fuzz/regressions/"$t"/* "$work"/ 2>/dev/null || true
@@ -121,16 +129,19 @@ run_target() {
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
   local found third=0 unrepro=0
   if [[ ${#mode[@]} -gt 0 ]]; then
-    read -r found third unrepro < <(triage_findings "$t" "$crashes")
+    read -r found third unrepro < <(triage_findings "$t" "$crashes" 2>"$BUILD/fuzz-logs/$t.triage")
   else
     found=$(find "$crashes" -maxdepth 1 -type f | wc -l)
     (( rc != 0 && found == 0 )) && found=1  # e.g. a crash libFuzzer could not save
+    (( found )) && { grep -m 3 -E 'ERROR|SUMMARY|runtime error' "$log" | sed "s/^/  $t   /" \
+      >"$BUILD/fuzz-logs/$t.triage" || true; }
   fi
   local extra=""
   (( third + unrepro > 0 )) && extra="  (libhdf5: $third, not reproducible alone: $unrepro -> $crashes/third-party)"
   printf 'fuzz %-18s %5ss  execs %-10s exec/s %-7s cov %-6s findings %s%s%s\n' "$t" "$SECONDS_PER_TARGET" \
     "${execs:-?}" "${rate:-?}" "${cov:-?}" "$found" "$extra" \
     "$( ((found)) && echo "  -> $crashes (log: $log)")" >"$BUILD/fuzz-logs/$t.summary"
+  [[ -s $BUILD/fuzz-logs/$t.triage ]] && cat "$BUILD/fuzz-logs/$t.triage" >>"$BUILD/fuzz-logs/$t.summary"
   find "$crashes" -depth -type d -empty -delete 2>/dev/null || true
   return $((found > 0))
 }

@@ -29,6 +29,9 @@ start=$(date +%s)
 SANITIZE_BUILD_DIR=$BUILD bash launch/sanitize.sh ${SANITIZE_CTEST_ARGS:--E ^(e2e|cluster|tools)\.|FiniteDifferences|ModelSpeed} || status=1
 echo "hardening: sanitizer suite $(( $(date +%s) - start )) s"
 start=$(date +%s)
-FUZZ_BUILD=$PWD/$BUILD FUZZ_PARALLEL=${FUZZ_PARALLEL:-$(nproc)} bash launch/fuzz.sh "$FUZZ_SECONDS" || status=1
+# A fixed libFuzzer seed (FUZZ_ARGS overrides it): a CI finding can be replayed from the same
+# start, and the fuzz.sh summary prints each finding's first frame and sanitizer line.
+FUZZ_BUILD=$PWD/$BUILD FUZZ_PARALLEL=${FUZZ_PARALLEL:-$(nproc)} FUZZ_ARGS=${FUZZ_ARGS:--seed=1} \
+  bash launch/fuzz.sh "$FUZZ_SECONDS" || status=1
 echo "hardening: fuzzing $(( $(date +%s) - start )) s"
 exit $status

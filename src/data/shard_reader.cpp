@@ -21,6 +21,14 @@ std::mutex& hdf5_mutex() {
 
 namespace {
 
+// Bounds on what one shard may declare. An HDF5 dataset can claim any extent without storing it
+// (unallocated chunks read as the fill value), so a crafted or damaged shard could otherwise make
+// the reader allocate gigabytes before a read fails. Each bound is far above any real shard.
+constexpr int64_t kMaxMelBins = 1024;
+constexpr int64_t kMaxUtterances = int64_t{1} << 22;            // per shard
+constexpr int64_t kMaxUtteranceValues = int64_t{1} << 27;       // frames x mels: 512 MiB of f32
+constexpr int64_t kMaxUtteranceTokens = int64_t{1} << 20;
+
 // Holds the HDF5 lock and silences HDF5's own error printing on this thread (thread-safe
 // builds keep one error stack per thread); failures surface as asr::Error instead.
 class Hdf5Lock {
@@ -124,6 +132,7 @@ std::string string_attr(hid_t obj, const char* name, const std::string& path) {
     H5free_memory(s);
     return out;
   }
+  ::asr::h5::check_fixed_string_size(type, path, str_cat("corrupt shard: attribute '", name, "'"));
   std::vector<char> buf(H5Tget_size(type) + 1, '\0');
   if (H5Aread(attr, type, buf.data()) < 0)
     throw Error(str_cat(path, ": corrupt shard: cannot read attribute '", name, "'"));
@@ -193,6 +202,9 @@ ShardFile::ShardFile(const std::string& path, hid_t file_access) : path_(path) {
     const auto fd = dims_of(features_);
     if (fd.size() != 2 || fd[1] == 0)
       throw Error(str_cat(path_, ": corrupt shard: /features is not [frames, n_mels]"));
+    if (fd[1] > static_cast<hsize_t>(kMaxMelBins))
+      throw Error(str_cat(path_, ": corrupt shard: /features has ", fd[1], " mel bins (at most ",
+                          kMaxMelBins, ")"));
     feature_rows_ = static_cast<int64_t>(fd[0]);
     n_mels_ = static_cast<int64_t>(fd[1]);
     const auto td = dims_of(tokens_);
@@ -216,6 +228,8 @@ ShardFile::ShardFile(const std::string& path, hid_t file_access) : path_(path) {
     transcript_mem_type_ = H5Tget_native_type(stype, H5T_DIR_DEFAULT);
     if (transcript_mem_type_ < 0) throw Error(str_cat(path_, ": corrupt shard: bad /transcripts type"));
     transcript_vlen_ = H5Tis_variable_str(transcript_mem_type_) > 0;
+    if (!transcript_vlen_)
+      ::asr::h5::check_fixed_string_size(transcript_mem_type_, path_, "corrupt shard: /transcripts");
   } catch (...) {
     // Destructor does not run for a throwing constructor.
     for (hid_t t : {feature_mem_type_, transcript_mem_type_})
@@ -267,6 +281,9 @@ ShardMeta ShardFile::read_meta(int64_t expected_n_mels, int64_t expected_utteran
     Id ds(open_dataset(file_, shard_keys::kFeatureOffsets, path_), H5Dclose);
     const auto d = dims_of(ds);
     if (d.size() != 1) throw Error(str_cat(path_, ": corrupt shard: /feature_offsets is not 1-D"));
+    if (d[0] > static_cast<hsize_t>(kMaxUtterances))
+      throw Error(str_cat(path_, ": corrupt shard: /feature_offsets declares ", d[0], " utterances (at most ",
+                          kMaxUtterances, " per shard)"));
     m.utterances = static_cast<int64_t>(d[0]);
   }
   if (has_attr(file_, shard_keys::kUtterances)) {
@@ -289,6 +306,14 @@ ShardMeta ShardFile::read_meta(int64_t expected_n_mels, int64_t expected_utteran
                         " strings for ", n, " utterances"));
   check_range(m.feature_offsets, m.feature_lengths, feature_rows_, "feature", path_);
   check_range(m.token_offsets, m.token_lengths, token_count_, "token", path_);
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t frames = m.feature_lengths[static_cast<size_t>(i)];
+    const int64_t tokens = m.token_lengths[static_cast<size_t>(i)];
+    if (frames > kMaxUtteranceValues / n_mels_ || tokens > kMaxUtteranceTokens)
+      throw Error(str_cat(path_, ": corrupt shard: utterance ", i, " declares ", frames, " frames and ",
+                          tokens, " tokens (at most ", kMaxUtteranceValues / n_mels_, " and ",
+                          kMaxUtteranceTokens, ")"));
+  }
   for (int64_t i = 0; i < n; ++i)
     if (!std::isfinite(m.durations[static_cast<size_t>(i)]) || m.durations[static_cast<size_t>(i)] < 0)
       throw Error(str_cat(path_, ": corrupt shard: utterance ", i, " has duration ",

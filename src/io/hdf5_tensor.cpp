@@ -90,6 +90,7 @@ std::string read_string_attr(hid_t obj, const char* name, const std::string& pat
     if (s) out = s;
     H5free_memory(s);
   } else {
+    check_fixed_string_size(ftype, path, str_cat("attribute '", name, "'"));
     std::vector<char> buf(H5Tget_size(ftype) + 1, '\0');
     Id type(H5Tcopy(ftype), H5Tclose);
     check(H5Aread(attr, type, buf.data()), path, str_cat("read attribute '", name, "'"));

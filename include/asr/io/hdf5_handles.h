@@ -96,6 +96,15 @@ inline void check_dataset_storage(hid_t ds, const std::string& path, const std::
                         " bytes but the file stores only ", stored, " bytes for it (truncated or corrupt file?)"));
 }
 
+// Refuses a fixed-size string type that declares more than 1 MiB: an attribute's string size is a
+// 32-bit field a damaged file can set to gigabytes, and the reader allocates it before reading.
+inline void check_fixed_string_size(hid_t type, const std::string& path, const std::string& what) {
+  constexpr size_t kMaxFixedStringBytes = size_t{1} << 20;
+  const size_t size = H5Tget_size(type);
+  if (size > kMaxFixedStringBytes)
+    throw Error(str_cat(path, ": ", what, " declares a ", size, "-byte string (corrupt file?)"));
+}
+
 // A file-access property list that opens `image` (a whole HDF5 file's bytes, which must outlive
 // the open file) read-only through the core driver: nothing touches the disk. The caller closes
 // it with H5Pclose; -1 on failure.
