@@ -30,7 +30,7 @@ ASR_HOST_DEVICE inline T apply_unary(UnaryOp op, T x) {
     case UnaryOp::Log: return m_log(x);
     case UnaryOp::Sqrt: return m_sqrt(x);
     case UnaryOp::Abs: return m_abs(x);
-    case UnaryOp::Relu: return x > T(0) || x != x ? x : T(0);  // NaN passes through, as in torch.relu
+    case UnaryOp::Relu: return x < T(0) ? T(0) : x;  // NaN passes through, as in torch.relu; a select, no branch
     case UnaryOp::Sigmoid: return T(1) / (T(1) + m_exp(-x));
     case UnaryOp::Tanh: return m_tanh(x);
     case UnaryOp::Silu: return x / (T(1) + m_exp(-x));

@@ -1,9 +1,39 @@
 // Pointwise kernels over arbitrary strides (broadcast operands arrive as stride-0 views).
+#include <algorithm>
+
 #include "asr/backend/pointwise_math.h"
 #include "cpu_backend.h"
 #include "cpu_common.h"
+#include "cpu_vec_exp.h"
 
 namespace asr::cpu {
+namespace {
+
+constexpr bool exp_based(UnaryOp o) { return o == UnaryOp::Exp || o == UnaryOp::Sigmoid || o == UnaryOp::Silu; }
+
+// y = op(x) for the exp-based ops on contiguous f32, four lanes at a time, the elements split
+// across the threads in multiples of four.
+template <UnaryOp O>
+void exp_based_unary(const float* x, float* y, int64_t n) {
+  const __m128 one = _mm_set1_ps(1.0f);
+#pragma omp parallel if (n > 32768)
+  {
+    const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
+    const int64_t blocks = (n + 3) / 4;
+    const int64_t b0 = blocks * tid / nt, b1 = blocks * (tid + 1) / nt;
+    const int64_t i0 = b0 * 4, i1 = std::min(n, b1 * 4);
+    if (i0 < i1) {
+      if constexpr (O == UnaryOp::Exp)
+        map_exp(x + i0, y + i0, i1 - i0, 1.0f, [](__m128 e, __m128) { return e; });
+      else if constexpr (O == UnaryOp::Sigmoid)
+        map_exp(x + i0, y + i0, i1 - i0, -1.0f, [&](__m128 e, __m128) { return _mm_div_ps(one, _mm_add_ps(one, e)); });
+      else
+        map_exp(x + i0, y + i0, i1 - i0, -1.0f, [&](__m128 e, __m128 v) { return _mm_div_ps(v, _mm_add_ps(one, e)); });
+    }
+  }
+}
+
+}  // namespace
 
 using pointwise::apply_binary;
 using pointwise::apply_unary;
@@ -14,15 +44,22 @@ void CpuBackend::unary(UnaryOp op, const Tensor& x, Tensor& y) {
     using T = typename decltype(tag)::type;
     const T* px = x.data<T>();
     T* py = y.data<T>();
-    if (x.is_contiguous()) {
-      const int64_t n = x.numel();
-#pragma omp parallel for schedule(static) if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) py[i] = apply_unary(op, px[i]);
-      return;
-    }
-    const Shape* st[2] = {&x.strides(), &y.strides()};
-    for_each_row<2>(x.shape(), st, [&](const int64_t* off, int64_t n, const int64_t* inc) {
-      for (int64_t i = 0; i < n; ++i) py[off[1] + i * inc[1]] = apply_unary(op, px[off[0] + i * inc[0]]);
+    dispatch_unary(op, [&](auto k) {
+      constexpr UnaryOp o = decltype(k)::value;
+      if (x.is_contiguous() && y.is_contiguous()) {
+        const int64_t n = x.numel();
+        if constexpr (std::is_same_v<T, float> && exp_based(o)) {
+          exp_based_unary<o>(px, py, n);
+          return;
+        }
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+        for (int64_t i = 0; i < n; ++i) py[i] = apply_unary(o, px[i]);
+        return;
+      }
+      const Shape* st[2] = {&x.strides(), &y.strides()};
+      parallel_for_each_row<2>(x.shape(), st, [&](const int64_t* off, int64_t n, const int64_t* inc) {
+        for (int64_t i = 0; i < n; ++i) py[off[1] + i * inc[1]] = apply_unary(o, px[off[0] + i * inc[0]]);
+      });
     });
   });
 }
@@ -35,11 +72,27 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, co
     const T* py = y.data<T>();
     const T* pg = gy.data<T>();
     T* po = gx.data<T>();
-    const Shape* st[4] = {&x.strides(), &y.strides(), &gy.strides(), &gx.strides()};
-    for_each_row<4>(x.shape(), st, [&](const int64_t* off, int64_t n, const int64_t* inc) {
-      for (int64_t i = 0; i < n; ++i)
-        po[off[3] + i * inc[3]] = pg[off[2] + i * inc[2]] *
-                                  unary_derivative(op, px[off[0] + i * inc[0]], py[off[1] + i * inc[1]]);
+    dispatch_unary(op, [&](auto k) {
+      constexpr UnaryOp o = decltype(k)::value;
+      if (x.is_contiguous() && y.is_contiguous() && gy.is_contiguous() && gx.is_contiguous()) {
+        const int64_t n = x.numel();
+        if constexpr (std::is_same_v<T, float> && o == UnaryOp::Silu) {
+          // s = sigmoid(x) into gx first, then gx = gy * s * (1 + x (1 - s)).
+          exp_based_unary<UnaryOp::Sigmoid>(px, po, n);
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+          for (int64_t i = 0; i < n; ++i) po[i] = pg[i] * (po[i] * (1.0f + px[i] * (1.0f - po[i])));
+          return;
+        }
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+        for (int64_t i = 0; i < n; ++i) po[i] = pg[i] * unary_derivative(o, px[i], py[i]);
+        return;
+      }
+      const Shape* st[4] = {&x.strides(), &y.strides(), &gy.strides(), &gx.strides()};
+      parallel_for_each_row<4>(x.shape(), st, [&](const int64_t* off, int64_t n, const int64_t* inc) {
+        for (int64_t i = 0; i < n; ++i)
+          po[off[3] + i * inc[3]] = pg[off[2] + i * inc[2]] *
+                                    unary_derivative(o, px[off[0] + i * inc[0]], py[off[1] + i * inc[1]]);
+      });
     });
   });
 }
@@ -50,16 +103,27 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& o
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     T* po = out.data<T>();
-    if (a.is_contiguous() && b.is_contiguous() && a.shape() == b.shape()) {
-      const int64_t n = out.numel();
-#pragma omp parallel for schedule(static) if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) po[i] = apply_binary(op, pa[i], pb[i]);
-      return;
-    }
-    const Shape* st[3] = {&a.strides(), &b.strides(), &out.strides()};
-    for_each_row<3>(out.shape(), st, [&](const int64_t* off, int64_t n, const int64_t* inc) {
-      for (int64_t i = 0; i < n; ++i)
-        po[off[2] + i * inc[2]] = apply_binary(op, pa[off[0] + i * inc[0]], pb[off[1] + i * inc[1]]);
+    dispatch_binary(op, [&](auto k) {
+      constexpr BinaryOp o = decltype(k)::value;
+      if (a.is_contiguous() && b.is_contiguous() && out.is_contiguous() && a.shape() == b.shape()) {
+        const int64_t n = out.numel();
+#pragma omp parallel for simd schedule(static) if (n > 32768)
+        for (int64_t i = 0; i < n; ++i) po[i] = apply_binary(o, pa[i], pb[i]);
+        return;
+      }
+      const Shape* st[3] = {&a.strides(), &b.strides(), &out.strides()};
+      parallel_for_each_row<3>(out.shape(), st, [&](const int64_t* off, int64_t n, const int64_t* inc) {
+        if (inc[0] == 1 && inc[1] == 1 && inc[2] == 1) {  // same-layout rows (e.g. a row broadcast)
+          const T* ra = pa + off[0];
+          const T* rb = pb + off[1];
+          T* ro = po + off[2];
+#pragma omp simd
+          for (int64_t i = 0; i < n; ++i) ro[i] = apply_binary(o, ra[i], rb[i]);
+          return;
+        }
+        for (int64_t i = 0; i < n; ++i)
+          po[off[2] + i * inc[2]] = apply_binary(o, pa[off[0] + i * inc[0]], pb[off[1] + i * inc[1]]);
+      });
     });
   });
 }
@@ -71,7 +135,7 @@ void CpuBackend::affine(const Tensor& x, double alpha, double beta, Tensor& y) {
     T* py = y.data<T>();
     const T a = static_cast<T>(alpha), b = static_cast<T>(beta);
     const Shape* st[2] = {&x.strides(), &y.strides()};
-    for_each_row<2>(x.shape(), st, [&](const int64_t* off, int64_t n, const int64_t* inc) {
+    parallel_for_each_row<2>(x.shape(), st, [&](const int64_t* off, int64_t n, const int64_t* inc) {
       for (int64_t i = 0; i < n; ++i) py[off[1] + i * inc[1]] = a * px[off[0] + i * inc[0]] + b;
     });
   });
@@ -85,7 +149,7 @@ void CpuBackend::where(const Tensor& cond, const Tensor& a, const Tensor& b, Ten
     const T* pb = b.data<T>();
     T* po = out.data<T>();
     const Shape* st[4] = {&cond.strides(), &a.strides(), &b.strides(), &out.strides()};
-    for_each_row<4>(out.shape(), st, [&](const int64_t* off, int64_t n, const int64_t* inc) {
+    parallel_for_each_row<4>(out.shape(), st, [&](const int64_t* off, int64_t n, const int64_t* inc) {
       for (int64_t i = 0; i < n; ++i)
         po[off[3] + i * inc[3]] = pc[off[0] + i * inc[0]] ? pa[off[1] + i * inc[1]] : pb[off[2] + i * inc[2]];
     });

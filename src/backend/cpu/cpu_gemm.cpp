@@ -1,5 +1,9 @@
-// GEMM through OpenBLAS (sgemm for f32, dgemm for f64), one call per batch entry.
+// GEMM through OpenBLAS (sgemm for f32, dgemm for f64), one call per batch entry. Small entries
+// (attention's per-head products) run one per thread: OpenBLAS's OpenMP build then runs each call
+// single-threaded (it checks omp_in_parallel), instead of splitting a tiny product across threads
+// with a fork and a barrier per call.
 #include <cblas.h>
+#include <omp.h>
 
 #include "cpu_backend.h"
 #include "cpu_common.h"
@@ -23,9 +27,12 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a,
   stats().gemm_calls += static_cast<uint64_t>(batch);
   stats().gemm_flops += static_cast<uint64_t>(2 * batch * m * n * k);
   if (m == 0 || n == 0) return;
+  constexpr int64_t kSmallEntryFlops = int64_t{1} << 24;
+  const bool across_batch = batch > 1 && 2 * m * n * k < kSmallEntryFlops && omp_get_max_threads() > 1 &&
+                            !omp_in_parallel();
   dispatch_float(c.dtype(), "gemm", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    for (int64_t i = 0; i < batch; ++i) {
+    auto entry = [&](int64_t i) {
       const T* pa = a.data<T>() + i * a.strides()[0];
       const T* pb = b.data<T>() + i * b.strides()[0];
       T* pc = c.data<T>() + i * c.strides()[0];
@@ -35,6 +42,14 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a,
       } else {
         cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
       }
+    };
+    // Not `parallel for if(...)`: a one-thread (inactive) region around the BLAS call would make
+    // OpenBLAS's own parallel region a nested one, which libgomp serves with new threads per call.
+    if (across_batch) {
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < batch; ++i) entry(i);
+    } else {
+      for (int64_t i = 0; i < batch; ++i) entry(i);
     }
   });
 }

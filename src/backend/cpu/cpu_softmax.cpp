@@ -3,6 +3,7 @@
 
 #include "cpu_backend.h"
 #include "cpu_common.h"
+#include "cpu_vec_exp.h"
 
 namespace asr::cpu {
 
@@ -19,14 +20,14 @@ void CpuBackend::softmax(const Tensor& x_c, bool log, Tensor& y) {
       T* yr = py + r * n;
       T mx = xr[0];
       for (int64_t i = 1; i < n; ++i) mx = std::max(mx, xr[i]);
-      T s = 0;
-      for (int64_t i = 0; i < n; ++i) s += std::exp(xr[i] - mx);
+      // e^(x - max) once, into y (f32: four lanes at a time), then scaled or replaced.
+      const T s = exp_shifted_sum(xr, mx, yr, n);
       if (log) {
         const T lse = mx + std::log(s);
         for (int64_t i = 0; i < n; ++i) yr[i] = xr[i] - lse;
       } else {
         const T inv = T(1) / s;
-        for (int64_t i = 0; i < n; ++i) yr[i] = std::exp(xr[i] - mx) * inv;
+        for (int64_t i = 0; i < n; ++i) yr[i] *= inv;
       }
     }
   });
