@@ -60,7 +60,9 @@ Tensor RelPositionMultiHeadAttention::forward(const Tensor& x, const Tensor& pos
     return y.view({y.size(0), rows, h_, d_k_}).permute({0, 2, 1, 3});
   };
   Tensor q = heads(linear_q_->forward(x), t);
-  Tensor k = heads(linear_k_->forward(x), t);
+  // k made contiguous as [B, H, T, d_k] (rows of d_k copied whole): k^T is then a plain transpose
+  // the GEMM reads with its transpose flag, instead of an element-wise gathered copy.
+  Tensor k = heads(linear_k_->forward(x), t).contiguous();
   Tensor v = heads(linear_v_->forward(x), t);
   Tensor p = heads(linear_pos_->forward(pos_emb), 2 * t - 1);  // [1, H, 2T-1, d_k]
   Tensor q_u = ops::add(q, pos_bias_u_.view({1, h_, 1, d_k_}));

@@ -33,6 +33,29 @@ void exp_based_unary(const float* x, float* y, int64_t n) {
   }
 }
 
+// gx = gy * s * (1 + x (1 - s)) with s = sigmoid(x), one pass, four lanes at a time.
+void silu_backward_f32(const float* x, const float* gy, float* gx, int64_t n) {
+  const __m128 one = _mm_set1_ps(1.0f);
+  auto lanes = [&](__m128 xv, __m128 gv) {
+    const __m128 s = _mm_div_ps(one, _mm_add_ps(one, exp_ps(_mm_sub_ps(_mm_setzero_ps(), xv))));
+    return _mm_mul_ps(gv, _mm_mul_ps(s, _mm_add_ps(one, _mm_mul_ps(xv, _mm_sub_ps(one, s)))));
+  };
+#pragma omp parallel if (n > 32768)
+  {
+    const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
+    const int64_t blocks = (n + 3) / 4;
+    const int64_t i0 = blocks * tid / nt * 4, i1 = std::min(n, blocks * (tid + 1) / nt * 4);
+    int64_t i = i0;
+    for (; i + 4 <= i1; i += 4) _mm_storeu_ps(gx + i, lanes(_mm_loadu_ps(x + i), _mm_loadu_ps(gy + i)));
+    if (i < i1) {
+      float xb[4] = {0, 0, 0, 0}, gb[4] = {0, 0, 0, 0}, out[4];
+      for (int64_t j = i; j < i1; ++j) xb[j - i] = x[j], gb[j - i] = gy[j];
+      _mm_storeu_ps(out, lanes(_mm_loadu_ps(xb), _mm_loadu_ps(gb)));
+      for (int64_t j = i; j < i1; ++j) gx[j] = out[j - i];
+    }
+  }
+}
+
 }  // namespace
 
 using pointwise::apply_binary;
@@ -77,10 +100,7 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, co
       if (x.is_contiguous() && y.is_contiguous() && gy.is_contiguous() && gx.is_contiguous()) {
         const int64_t n = x.numel();
         if constexpr (std::is_same_v<T, float> && o == UnaryOp::Silu) {
-          // s = sigmoid(x) into gx first, then gx = gy * s * (1 + x (1 - s)).
-          exp_based_unary<UnaryOp::Sigmoid>(px, po, n);
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-          for (int64_t i = 0; i < n; ++i) po[i] = pg[i] * (po[i] * (1.0f + px[i] * (1.0f - po[i])));
+          silu_backward_f32(px, pg, po, n);
           return;
         }
 #pragma omp parallel for simd schedule(static) if (n > 32768)
