@@ -69,7 +69,8 @@ void blas_gemm(BackendStats& st, bool ta, bool tb, int64_t m, int64_t n, int64_t
 }
 
 // cols[r, j] = x_n[c, oh*sh - ph + kh, ow*sw - pw + kw] (0 outside) for r = (c, kh, kw) and
-// output positions p0 + j, j < np.
+// output positions p0 + j, j < np. Walked one output row at a time: the padding columns are
+// filled with zeros and the valid ones copied (a memcpy when sw = 1), with no test per element.
 template <typename T>
 void im2col(const Geom& g, const T* xn, int64_t p0, int64_t np, T* cols) {
   const int64_t nrows = g.Cin * g.kk();
@@ -78,11 +79,27 @@ void im2col(const Geom& g, const T* xn, int64_t p0, int64_t np, T* cols) {
     const int64_t c = r / g.kk(), kh = (r % g.kk()) / g.KW, kw = r % g.KW;
     const T* xc = xn + c * g.hw();
     T* out = cols + r * np;
-    int64_t oh = p0 / g.Wo, ow = p0 % g.Wo;
-    for (int64_t j = 0; j < np; ++j) {
-      const int64_t ih = oh * g.sh - g.ph + kh, iw = ow * g.sw - g.pw + kw;
-      out[j] = (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) ? xc[ih * g.W + iw] : T(0);
-      if (++ow == g.Wo) { ow = 0; ++oh; }
+    int64_t lo, hi;  // output columns whose input column is inside the row
+    valid_range(g.W, g.Wo, g.sw, g.pw, kw, lo, hi);
+    int64_t oh = p0 / g.Wo, ow0 = p0 % g.Wo;
+    for (int64_t j = 0; j < np; ++oh, ow0 = 0) {
+      const int64_t count = std::min(g.Wo - ow0, np - j);  // outputs of this row in the chunk
+      T* o = out + j;  // o[ow - ow0] for ow in [ow0, ow0 + count)
+      const int64_t ih = oh * g.sh - g.ph + kh;
+      const int64_t a = std::clamp(lo, ow0, ow0 + count), b = std::clamp(hi, a, ow0 + count);
+      if (ih < 0 || ih >= g.H) {
+        std::fill(o, o + count, T(0));
+      } else {
+        std::fill(o, o + (a - ow0), T(0));
+        const int64_t base = ih * g.W - g.pw + kw;  // input index of output column 0
+        if (g.sw == 1) {
+          std::copy(xc + base + a, xc + base + b, o + (a - ow0));
+        } else {
+          for (int64_t ow = a; ow < b; ++ow) o[ow - ow0] = xc[base + ow * g.sw];
+        }
+        std::fill(o + (b - ow0), o + count, T(0));
+      }
+      j += count;
     }
   }
 }
