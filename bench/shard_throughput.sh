@@ -54,6 +54,8 @@ AN=$(run_asr "$NPROC")
 echo "asr-adapt shard  1 thread : ${A1}x real time per core"
 echo "asr-adapt shard  $NPROC threads: ${AN}x real time per core"
 
+# NeMo's side: made on first use (launch/nemo_venv.sh, from PyPI); skipped if that fails.
+[[ -x $NEMO_PY ]] || NEMO_PY=$(bash "$ROOT/launch/nemo_venv.sh" | tail -1) || true
 if [[ -x $NEMO_PY ]]; then
   N1=$("$NEMO_PY" "$ROOT/tools/nemo_preprocess_bench.py" --model "$MODEL" --manifest "$TMP/manifest.json" \
         --threads 1 --repeat "$REPEAT" 2>/dev/null | sed -n 's/.*xrt_per_core=\([0-9.]*\).*/\1/p')

@@ -23,7 +23,8 @@ case $WHAT in step|infer) MODES=("$WHAT") ;; all) MODES=(step infer) ;;
 for b in "$STEP_BIN" "$PEAK_BIN"; do
   [[ -x $b ]] || { echo "vs_pytorch: no $b (build with -DASR_BUILD_BENCH=ON)" >&2; exit 1; }
 done
-[[ -x $NEMO_PY ]] || { echo "vs_pytorch: no $NEMO_PY (python with NeMo: launch/install_deps.sh --nemo)" >&2; exit 1; }
+# NeMo's side needs a Python with NeMo 3.0: made on first use (launch/nemo_venv.sh, from PyPI).
+if [[ ! -x $NEMO_PY ]]; then NEMO_PY=$(bash "$ROOT/launch/nemo_venv.sh" | tail -1); fi
 
 # Both sides on the same cores, nothing else competing: OpenMP and OpenBLAS get THREADS threads.
 export OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS
@@ -67,6 +68,9 @@ print(f"  asr-adapt  {a_s:8.3f} s  ({audio / a_s:6.1f} audio-s/s)  peak RSS {a_m
       f"GEMM {gflop / a_s:6.1f} GFLOP/s = {100 * gflop / a_s / peak:4.1f}% of sgemm peak")
 print(f"  PyTorch    {t_s:8.3f} s  ({audio / t_s:6.1f} audio-s/s)  peak RSS {t_m:7.0f} MiB  "
       f"GEMM {gflop / t_s:6.1f} GFLOP/s = {100 * gflop / t_s / peak:4.1f}% of sgemm peak")
-print(f"  ratio: asr-adapt is {t_s / a_s:.2f}x PyTorch's throughput; memory {a_m / t_m:.2f}x PyTorch's")
+a_min = min(float(r["seconds_per_step"]) for r in a)
+t_min = min(float(r["seconds_per_step"]) for r in t)
+print(f"  ratio: asr-adapt is {t_s / a_s:.2f}x PyTorch's throughput (medians; fastest runs {t_min:.3f} vs "
+      f"{a_min:.3f} s: {t_min / a_min:.2f}x); memory {a_m / t_m:.2f}x PyTorch's")
 PY
 done
