@@ -71,9 +71,11 @@ void CpuBackend::unary(UnaryOp op, const Tensor& x, Tensor& y) {
       constexpr UnaryOp o = decltype(k)::value;
       if (x.is_contiguous() && y.is_contiguous()) {
         const int64_t n = x.numel();
-        if constexpr (std::is_same_v<T, float> && exp_based(o)) {
-          exp_based_unary<o>(px, py, n);
-          return;
+        if constexpr (std::is_same_v<T, float>) {  // nested: clang checks the call once T is known
+          if constexpr (exp_based(o)) {
+            exp_based_unary<o>(px, py, n);
+            return;
+          }
         }
 #pragma omp parallel for simd schedule(static) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) py[i] = apply_unary(o, px[i]);
@@ -99,9 +101,11 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, co
       constexpr UnaryOp o = decltype(k)::value;
       if (x.is_contiguous() && y.is_contiguous() && gy.is_contiguous() && gx.is_contiguous()) {
         const int64_t n = x.numel();
-        if constexpr (std::is_same_v<T, float> && o == UnaryOp::Silu) {
-          silu_backward_f32(px, pg, po, n);
-          return;
+        if constexpr (std::is_same_v<T, float>) {
+          if constexpr (o == UnaryOp::Silu) {
+            silu_backward_f32(px, pg, po, n);
+            return;
+          }
         }
 #pragma omp parallel for simd schedule(static) if (n > 32768)
         for (int64_t i = 0; i < n; ++i) po[i] = pg[i] * unary_derivative(o, px[i], py[i]);
