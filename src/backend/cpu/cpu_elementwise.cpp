@@ -13,24 +13,30 @@ constexpr bool exp_based(UnaryOp o) { return o == UnaryOp::Exp || o == UnaryOp::
 
 // y = op(x) for the exp-based ops on contiguous f32, four lanes at a time, the elements split
 // across the threads in multiples of four.
-template <UnaryOp O>
-void exp_based_unary(const float* x, float* y, int64_t n) {
-  const __m128 one = _mm_set1_ps(1.0f);
+// Calls fn(i0, i1) on each thread for its own range of [0, n), split in multiples of four so
+// only the last range has a partial block of lanes (one thread when n is small).
+template <typename Fn>
+void split_in_blocks_of_four(int64_t n, Fn fn) {
 #pragma omp parallel if (n > 32768)
   {
     const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
     const int64_t blocks = (n + 3) / 4;
-    const int64_t b0 = blocks * tid / nt, b1 = blocks * (tid + 1) / nt;
-    const int64_t i0 = b0 * 4, i1 = std::min(n, b1 * 4);
-    if (i0 < i1) {
-      if constexpr (O == UnaryOp::Exp)
-        map_exp(x + i0, y + i0, i1 - i0, 1.0f, [](__m128 e, __m128) { return e; });
-      else if constexpr (O == UnaryOp::Sigmoid)
-        map_exp(x + i0, y + i0, i1 - i0, -1.0f, [&](__m128 e, __m128) { return _mm_div_ps(one, _mm_add_ps(one, e)); });
-      else
-        map_exp(x + i0, y + i0, i1 - i0, -1.0f, [&](__m128 e, __m128 v) { return _mm_div_ps(v, _mm_add_ps(one, e)); });
-    }
+    const int64_t i0 = blocks * tid / nt * 4, i1 = std::min(n, blocks * (tid + 1) / nt * 4);
+    if (i0 < i1) fn(i0, i1);
   }
+}
+
+template <UnaryOp O>
+void exp_based_unary(const float* x, float* y, int64_t n) {
+  const __m128 one = _mm_set1_ps(1.0f);
+  split_in_blocks_of_four(n, [&](int64_t i0, int64_t i1) {
+    if constexpr (O == UnaryOp::Exp)
+      map_exp(x + i0, y + i0, i1 - i0, 1.0f, [](__m128 e, __m128) { return e; });
+    else if constexpr (O == UnaryOp::Sigmoid)
+      map_exp(x + i0, y + i0, i1 - i0, -1.0f, [&](__m128 e, __m128) { return _mm_div_ps(one, _mm_add_ps(one, e)); });
+    else
+      map_exp(x + i0, y + i0, i1 - i0, -1.0f, [&](__m128 e, __m128 v) { return _mm_div_ps(v, _mm_add_ps(one, e)); });
+  });
 }
 
 // gx = gy * s * (1 + x (1 - s)) with s = sigmoid(x), one pass, four lanes at a time.
@@ -40,11 +46,7 @@ void silu_backward_f32(const float* x, const float* gy, float* gx, int64_t n) {
     const __m128 s = _mm_div_ps(one, _mm_add_ps(one, exp_ps(_mm_sub_ps(_mm_setzero_ps(), xv))));
     return _mm_mul_ps(gv, _mm_mul_ps(s, _mm_add_ps(one, _mm_mul_ps(xv, _mm_sub_ps(one, s)))));
   };
-#pragma omp parallel if (n > 32768)
-  {
-    const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
-    const int64_t blocks = (n + 3) / 4;
-    const int64_t i0 = blocks * tid / nt * 4, i1 = std::min(n, blocks * (tid + 1) / nt * 4);
+  split_in_blocks_of_four(n, [&](int64_t i0, int64_t i1) {
     int64_t i = i0;
     for (; i + 4 <= i1; i += 4) _mm_storeu_ps(gx + i, lanes(_mm_loadu_ps(x + i), _mm_loadu_ps(gy + i)));
     if (i < i1) {
@@ -53,7 +55,7 @@ void silu_backward_f32(const float* x, const float* gy, float* gx, int64_t n) {
       _mm_storeu_ps(out, lanes(_mm_loadu_ps(xb), _mm_loadu_ps(gb)));
       for (int64_t j = i; j < i1; ++j) gx[j] = out[j - i];
     }
-  }
+  });
 }
 
 }  // namespace
