@@ -96,6 +96,23 @@ std::map<std::string, std::string> read_nemo_artifacts(const std::string& path) 
   return members;
 }
 
+std::string with_validation_ds(const std::string& config_yaml, const std::string& source) {
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(config_yaml);
+  } catch (const YAML::ParserException& e) {
+    throw Error(str_cat(source, ":", e.mark.line + 1, ": YAML syntax error: ", e.msg));
+  }
+  const YAML::Node root = parsed;  // const: a lookup must not add the key
+  if (!root.IsMap() || root["validation_ds"]) return config_yaml;
+  const YAML::Node rate = root["sample_rate"] ? root["sample_rate"] : root["preprocessor"]["sample_rate"];
+  std::string out = config_yaml;
+  if (!out.empty() && out.back() != '\n') out += '\n';
+  return out + str_cat("validation_ds:\n  manifest_filepath: null\n  sample_rate: ",
+                       rate && rate.IsScalar() ? rate.Scalar() : std::string("16000"),
+                       "\n  batch_size: 16\n  shuffle: false\n  use_start_end_token: false\n");
+}
+
 std::vector<std::pair<std::string, std::string>> nemo_artifact_references(const std::string& config_yaml,
                                                                          const std::string& source) {
   YAML::Node root;
@@ -149,9 +166,10 @@ void write_model_nemo(const std::string& path, const ModelFile& model,
   }
   StateDict weights;
   for (const auto& [k, t] : model.weights) weights.emplace(k, t);
-  write_nemo(path, model.config.yaml, weights, artifacts);
+  const std::string config_yaml = with_validation_ds(model.config.yaml, model.path);
+  write_nemo(path, config_yaml, weights, artifacts);
   const ModelFile back = load_model_file(path);
-  if (back.config.yaml != model.config.yaml || back.tokenizer_model != model.tokenizer_model ||
+  if (back.config.yaml != config_yaml || back.tokenizer_model != model.tokenizer_model ||
       back.weights.size() != weights.size())
     throw Error(str_cat(path, ": verification failed: config, tokenizer or weight count differ"));
   for (const auto& [k, t] : weights) {

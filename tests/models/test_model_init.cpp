@@ -2,9 +2,13 @@
 // NeMo's preprocessor buffers, seeded random weights, and a clear error for a vocabulary mismatch.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <regex>
 
+#include <yaml-cpp/yaml.h>
+
+#include "asr/io/nemo_writer.h"
 #include "asr/models/conformer_ctc.h"
 #include "asr/models/model_init.h"
 #include "support/test_util.h"
@@ -57,4 +61,26 @@ TEST(ModelInit, AVocabularyMismatchSaysWhatToWrite) {
   yaml = std::regex_replace(yaml, std::regex("\\n  vocabulary:\\n(  - [^\\n]*\\n)*"), "\n  vocabulary: []\n");
   EXPECT_ASR_ERROR(models::init_model(yaml, "my.yaml", fixture.tokenizer_model, 1),
                    "my.yaml: decoder.num_classes is 128 but the tokenizer has 64 pieces: set decoder.num_classes: 64");
+}
+
+TEST(ModelInit, AConfigWithoutDatasetsExportsWithTheValidationDsNemoTranscribeReads) {
+  const io::ModelFile fixture = io::load_model_file(kFixture);
+  YAML::Node config = YAML::Load(fixture.config.yaml);
+  ASSERT_TRUE(config.remove("validation_ds"));
+  const std::string yaml = YAML::Dump(config) + "\n";
+  const std::string with = io::with_validation_ds(yaml, "c.yaml");
+  ASSERT_EQ(with.compare(0, yaml.size(), yaml), 0) << "the config itself is kept byte for byte";
+  const YAML::Node ds = YAML::Load(with)["validation_ds"];
+  ASSERT_TRUE(ds.IsMap());
+  EXPECT_TRUE(ds["manifest_filepath"].IsNull());
+  EXPECT_EQ(ds["sample_rate"].as<int>(), 16000);
+  EXPECT_FALSE(ds["use_start_end_token"].as<bool>());
+  EXPECT_EQ(io::with_validation_ds(with, "c.yaml"), with) << "a config that has one is unchanged";
+
+  io::ModelFile model = io::load_model_file(kFixture);  // artifacts come from the fixture .nemo
+  model.config.yaml = yaml;
+  const std::string nemo = test::temp_path("no_validation_ds.nemo");
+  io::write_model_nemo(nemo, model);
+  EXPECT_TRUE(YAML::Load(io::load_model_file(nemo).config.yaml)["validation_ds"].IsMap());
+  std::remove(nemo.c_str());
 }

@@ -26,11 +26,17 @@ std::vector<std::pair<std::string, std::string>> nemo_artifact_references(const 
 void write_nemo(const std::string& path, const std::string& config_yaml, const StateDict& weights,
                 const std::map<std::string, std::string>& artifacts);
 
+// NeMo's transcribe() reads cfg.validation_ds, which a config written for `asr-adapt init` may
+// lack: the config with an empty validation_ds (no manifest; the model's sample rate) appended
+// when it has none, else unchanged. `source` names the config in a YAML error.
+std::string with_validation_ds(const std::string& config_yaml, const std::string& source);
+
 // A whole model (no adapters added here) as a .nemo: e.g. a base model trained from scratch by
 // asr-adapt. Artifacts come from the source .nemo, or for an .h5 source from its stored
 // SentencePiece model (the config's tokenizer.model_path member) and `generated` (member name ->
 // bytes, e.g. vocab.txt made from the tokenizer); a "nemo:" reference neither supplies is an error
-// naming it. The written file is read back and compared.
+// naming it. The config gets validation_ds if it has none (above). The written file is read back
+// and compared.
 void write_model_nemo(const std::string& path, const ModelFile& model,
                       const std::map<std::string, std::string>& generated = {});
 
