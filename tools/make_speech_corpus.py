@@ -237,6 +237,12 @@ def parse_args(argv=None):
     p.add_argument("--noise-snr", type=float, help="add seeded noise at this SNR in dB")
     p.add_argument("--noise-color", choices=["white", "pink"], default="white")
     p.add_argument("--reverb", type=int, default=0, help="sox reverb reverberance 1-100 (0: none)")
+    p.add_argument("--only", type=lambda v: [x for x in v.split(",") if x],
+                   help="synthesize only these splits (comma-separated), e.g. test: the same "
+                        "utterances as in the full corpus, since every split is planned first")
+    p.add_argument("--head", type=int, default=0,
+                   help="synthesize only the first N utterances of each split (0: all), e.g. a "
+                        "small replay set from a large corpus's train split")
     p.add_argument("--absolute-paths", action="store_true", help="write absolute audio_filepath")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel synthesis processes")
     args = p.parse_args(argv)
@@ -256,6 +262,10 @@ def parse_args(argv=None):
                       for name, frac in preset.get("splits", PRESETS["base"]["splits"])]
     elif args.split is None:
         args.split = parse_split("train:24,dev:8")
+    if args.head < 0:
+        p.error("--head must be >= 0")
+    if args.only and not set(args.only) <= {name for name, _ in args.split}:
+        p.error(f"--only {','.join(args.only)}: the splits are {', '.join(n for n, _ in args.split)}")
     if args.sentences < 0 or args.jobs < 1 or not 0 < args.min_duration < args.max_duration:
         p.error("need --sentences >= 0, --jobs >= 1 and 0 < --min-duration < --max-duration")
     if not 0 <= args.reverb <= 100 or not 1 <= args.min_words <= args.max_words:
@@ -279,6 +289,11 @@ def main(argv=None):
         sys.exit(str(e))
 
     plan = plan_utterances(args, voices)
+    if args.only:  # planned in full first, so a split's text and voices do not depend on --only
+        plan = [item for item in plan if item["split"] in args.only]
+        args.split = [(name, size) for name, size in args.split if name in args.only]
+    if args.head:
+        plan = [item for item in plan if item["index"] < args.head]
     os.makedirs(os.path.join(args.out, "text"), exist_ok=True)
     for split, _ in args.split:
         shutil.rmtree(os.path.join(args.out, "wavs", split), ignore_errors=True)
@@ -303,7 +318,9 @@ def main(argv=None):
     report = write_report(args.out, by_split)
 
     # What determines the corpus (not --out or --jobs), so equal corpora have equal corpus.json.
-    settings = {k: v for k, v in vars(args).items() if k not in ("out", "jobs")}
+    settings = {k: v for k, v in vars(args).items()
+                if k not in ("out", "jobs") and not (k == "only" and v is None)
+                and not (k == "head" and v == 0)}
     meta = {"generator": "tools/make_speech_corpus.py", "settings": settings,
             "sample_rate": SAMPLE_RATE, "text": text_source_info(args.text_style),
             "tools": {name: s.version for name, s in synths.items()}

@@ -39,6 +39,18 @@ make_corpora run2
 diff -r -x timing.json run1 run2 || fail "same seed and arguments gave different files"
 ls run1/base/wavs/train/*.wav run1/adapt/wavs/test/*.wav > /dev/null
 
+echo "== --only test makes the full corpus's test split, nothing else"
+python3 "$TOOL" --out only_test --preset base --split train:6,dev:2,test:2 --seed 7 --jobs 2 \
+  --voices en-us+m1,en-us+f2 --only test > /dev/null
+diff run1/base/test.json only_test/test.json || fail "--only test: other test manifest"
+diff -r run1/base/wavs/test only_test/wavs/test || fail "--only test: other test audio"
+[ ! -e only_test/train.json ] && [ ! -e only_test/wavs/train ] || fail "--only test made the train split"
+python3 "$TOOL" --out head_train --preset base --split train:6,dev:2,test:2 --seed 7 --jobs 2 \
+  --voices en-us+m1,en-us+f2 --only train --head 2 > /dev/null
+diff <(head -2 run1/base/train.json) head_train/train.json || fail "--head 2: not the first two train utterances"
+! python3 "$TOOL" --out only_bad --preset base --split train:6,test:2 --only dev > /dev/null 2>&1 \
+  || fail "--only with an unknown split was accepted"
+
 echo "== another seed gives other audio"
 python3 "$TOOL" --out seed8 --preset adapt --split train:14,test:7 --seed 8 --jobs 2 \
   --alphabet "$FIXTURE_ALPHABET" --noise-snr 20 --noise-color pink --reverb 30 > /dev/null
