@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# From a fresh clone: install dependencies, build, and run the main job: adapter training end to
-# end on data made here (launch/adapt_tiny.sh): an espeak-ng corpus, shards, the base model's WER,
-# adapters trained with mpirun -np 2 from configs/tiny_adapter.yaml, the adapted WER, the
-# adapters-disabled check and a .nemo export. The base model is the NeMo-made fixture in
-# tests/fixtures/nemo (random weights), so the table shows adaptation on its training data.
+# From a fresh clone: install dependencies, build, and run the main job (launch/adapt_demo.sh):
+# the base model asr-adapt trained from scratch (configs/models/base/) is evaluated on its own
+# domain (espeak-ng voices, general sentences) and on a new one (flite/festival voices, AN4-like
+# spelled words, digits and commands), both spoken here; an adapter is trained on the new domain
+# with mpirun -np 2 from configs/adapt_an4.yaml; both domains are evaluated again (adapter on, and
+# off: identical to the base model, checked), and a before/after WER table, report.md and
+# curves.png are written. A second run reuses the corpora and shards.
 #   bash launch/quickstart.sh        (outputs in build/quickstart; QUICKSTART_OUT to change)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +14,5 @@ bash launch/build.sh
 BIN=./build/bin/asr-adapt
 OUT=${QUICKSTART_OUT:-build/quickstart}
 $BIN --version
-$BIN info tests/fixtures/nemo/conformer_ctc.nemo
-bash launch/adapt_tiny.sh "$BIN" "$OUT" 2
+$BIN info configs/models/base/conformer_ctc_base.nemo
+bash launch/adapt_demo.sh "$BIN" "$OUT"
