@@ -14,24 +14,6 @@ the manifest's text; exits 1 when fewer than --min-identical (default 0.98) of t
 import argparse, json, os, subprocess, sys, tempfile
 
 
-def word_errors(ref, hyp):
-    r, h = ref.split(), hyp.split()
-    d = list(range(len(h) + 1))
-    for i in range(1, len(r) + 1):
-        prev, d[0] = d[0], i
-        for j in range(1, len(h) + 1):
-            prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r[i - 1] != h[j - 1]))
-    return d[len(h)], len(r)
-
-
-def wer(refs, hyps):
-    errors = words = 0
-    for ref, hyp in zip(refs, hyps):
-        e, n = word_errors(ref, hyp)
-        errors, words = errors + e, words + n
-    return errors / max(words, 1)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True)
@@ -50,14 +32,19 @@ def main():
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.writelines(json.dumps(r) + "\n" for r in rows)
         manifest = f.name
-    ours = subprocess.run([args.binary, "transcribe", "--model", args.model, "--manifest", manifest, "--json"],
-                          check=True, capture_output=True, text=True).stdout.splitlines()
-    ours = [json.loads(line)["pred_text"] for line in ours]
+    run = subprocess.run([args.binary, "transcribe", "--model", args.model, "--manifest", manifest, "--json"],
+                         capture_output=True, text=True)
     os.unlink(manifest)
+    if run.returncode != 0:
+        last = [l for l in run.stderr.strip().splitlines() if not l.startswith("Run with --help")][-1:] \
+            or [f"exit status {run.returncode}"]
+        sys.exit(f"check_nemo_transcribes: asr-adapt transcribe failed: {last[0]}")
+    ours = [json.loads(line)["pred_text"] for line in run.stdout.splitlines()]
 
     import logging
     logging.disable(logging.WARNING)
     import torch
+    from nemo.collections.asr.metrics.wer import word_error_rate
     from nemo.collections.asr.models import ASRModel
     torch.set_num_threads(2)
     model = ASRModel.restore_from(args.model, map_location="cpu").eval()
@@ -69,7 +56,8 @@ def main():
     print(f"NeMo restored {args.model}: {type(model).__name__}, "
           f"{sum(x.numel() for x in model.parameters())} parameters")
     print(f"{len(rows)} utterances: {same} identical transcripts ({100 * same / len(rows):.1f}%); "
-          f"WER asr-adapt {100 * wer(refs, ours):.2f}%, NeMo {100 * wer(refs, theirs):.2f}%")
+          f"WER (NeMo's word_error_rate) asr-adapt {100 * word_error_rate(ours, refs):.2f}%, "
+          f"NeMo {100 * word_error_rate(theirs, refs):.2f}%")
     for a, b, ref in zip(ours, theirs, refs):
         if a != b:
             print(f"  differs: ref {ref!r}\n    asr-adapt {a!r}\n    NeMo      {b!r}")

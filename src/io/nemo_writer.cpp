@@ -82,6 +82,14 @@ class TarWriter {
   std::unique_ptr<archive, int (*)(archive*)> ar_;
 };
 
+YAML::Node parse_config_yaml(const std::string& config_yaml, const std::string& source) {
+  try {
+    return YAML::Load(config_yaml);
+  } catch (const YAML::ParserException& e) {
+    throw Error(str_cat(source, ":", e.mark.line + 1, ": YAML syntax error: ", e.msg));
+  }
+}
+
 }  // namespace
 
 std::map<std::string, std::string> read_nemo_artifacts(const std::string& path) {
@@ -96,33 +104,19 @@ std::map<std::string, std::string> read_nemo_artifacts(const std::string& path) 
   return members;
 }
 
-std::string with_validation_ds(const std::string& config_yaml, const std::string& source) {
-  YAML::Node parsed;
-  try {
-    parsed = YAML::Load(config_yaml);
-  } catch (const YAML::ParserException& e) {
-    throw Error(str_cat(source, ":", e.mark.line + 1, ": YAML syntax error: ", e.msg));
-  }
-  const YAML::Node root = parsed;  // const: a lookup must not add the key
-  if (!root.IsMap() || root["validation_ds"]) return config_yaml;
-  const YAML::Node rate = root["sample_rate"] ? root["sample_rate"] : root["preprocessor"]["sample_rate"];
-  std::string out = config_yaml;
+std::string with_validation_ds(const ModelConfig& config, const std::string& source) {
+  const YAML::Node root = parse_config_yaml(config.yaml, source);  // const: a lookup must not add the key
+  if (!root.IsMap() || root["validation_ds"]) return config.yaml;
+  std::string out = config.yaml;
   if (!out.empty() && out.back() != '\n') out += '\n';
-  return out + str_cat("validation_ds:\n  manifest_filepath: null\n  sample_rate: ",
-                       rate && rate.IsScalar() ? rate.Scalar() : std::string("16000"),
+  return out + str_cat("validation_ds:\n  manifest_filepath: null\n  sample_rate: ", config.preprocessor.sample_rate,
                        "\n  batch_size: 16\n  shuffle: false\n  use_start_end_token: false\n");
 }
 
 std::vector<std::pair<std::string, std::string>> nemo_artifact_references(const std::string& config_yaml,
                                                                          const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(config_yaml);
-  } catch (const YAML::ParserException& e) {
-    throw Error(str_cat(source, ":", e.mark.line + 1, ": YAML syntax error: ", e.msg));
-  }
   std::vector<std::pair<std::string, std::string>> out;
-  collect_references(root, "", out);
+  collect_references(parse_config_yaml(config_yaml, source), "", out);
   return out;
 }
 
@@ -166,7 +160,7 @@ void write_model_nemo(const std::string& path, const ModelFile& model,
   }
   StateDict weights;
   for (const auto& [k, t] : model.weights) weights.emplace(k, t);
-  const std::string config_yaml = with_validation_ds(model.config.yaml, model.path);
+  const std::string config_yaml = with_validation_ds(model.config, model.path);
   write_nemo(path, config_yaml, weights, artifacts);
   const ModelFile back = load_model_file(path);
   if (back.config.yaml != config_yaml || back.tokenizer_model != model.tokenizer_model ||

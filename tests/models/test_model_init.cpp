@@ -8,6 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "asr/io/model_config.h"
 #include "asr/io/nemo_writer.h"
 #include "asr/models/conformer_ctc.h"
 #include "asr/models/model_init.h"
@@ -68,14 +69,15 @@ TEST(ModelInit, AConfigWithoutDatasetsExportsWithTheValidationDsNemoTranscribeRe
   YAML::Node config = YAML::Load(fixture.config.yaml);
   ASSERT_TRUE(config.remove("validation_ds"));
   const std::string yaml = YAML::Dump(config) + "\n";
-  const std::string with = io::with_validation_ds(yaml, "c.yaml");
+  const std::string with = io::with_validation_ds(io::parse_model_config(yaml, "c.yaml"), "c.yaml");
   ASSERT_EQ(with.compare(0, yaml.size(), yaml), 0) << "the config itself is kept byte for byte";
   const YAML::Node ds = YAML::Load(with)["validation_ds"];
   ASSERT_TRUE(ds.IsMap());
   EXPECT_TRUE(ds["manifest_filepath"].IsNull());
   EXPECT_EQ(ds["sample_rate"].as<int>(), 16000);
   EXPECT_FALSE(ds["use_start_end_token"].as<bool>());
-  EXPECT_EQ(io::with_validation_ds(with, "c.yaml"), with) << "a config that has one is unchanged";
+  EXPECT_EQ(io::with_validation_ds(io::parse_model_config(with, "c.yaml"), "c.yaml"), with)
+      << "a config that has one is unchanged";
 
   io::ModelFile model = io::load_model_file(kFixture);  // artifacts come from the fixture .nemo
   model.config.yaml = yaml;

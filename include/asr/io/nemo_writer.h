@@ -27,9 +27,9 @@ void write_nemo(const std::string& path, const std::string& config_yaml, const S
                 const std::map<std::string, std::string>& artifacts);
 
 // NeMo's transcribe() reads cfg.validation_ds, which a config written for `asr-adapt init` may
-// lack: the config with an empty validation_ds (no manifest; the model's sample rate) appended
-// when it has none, else unchanged. `source` names the config in a YAML error.
-std::string with_validation_ds(const std::string& config_yaml, const std::string& source);
+// lack: config.yaml with an empty validation_ds (no manifest; the preprocessor's sample rate)
+// appended when it has none, else unchanged. `source` names the config in a YAML error.
+std::string with_validation_ds(const ModelConfig& config, const std::string& source);
 
 // A whole model (no adapters added here) as a .nemo: e.g. a base model trained from scratch by
 // asr-adapt. Artifacts come from the source .nemo, or for an .h5 source from its stored
