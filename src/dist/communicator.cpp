@@ -78,10 +78,11 @@ std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& optio
             options.timeout_seconds);
   std::string backend = options.backend;
   if (backend == "auto") {
-    if (options.device.is_cuda() && cuda_backend_compiled())
-      backend = "nccl";
+    // One process needs no collectives at all (and no NCCL set-up), whatever its device.
+    if (MpiSession::get().size() == 1)
+      backend = "single";
     else
-      backend = MpiSession::get().size() > 1 ? "mpi" : "single";
+      backend = options.device.is_cuda() && cuda_backend_compiled() ? "nccl" : "mpi";
   }
   if (backend == "single") {
     ASR_CHECK(MpiSession::get().size() == 1, "communicator", "backend 'single' cannot serve ",

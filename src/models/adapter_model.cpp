@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "asr/autograd/node.h"
+#include "asr/models/layers.h"
 #include "asr/ops/ops.h"
 #include "conformer_ctc_impl.h"
 
@@ -180,6 +181,31 @@ void ConformerCtcModel::set_adapter_training_mode() {
     for (const auto& n : s.names())
       if (s.is_enabled(n)) s.adapter(n).train(true);
   });
+}
+
+Device ConformerCtcModel::device() const { return named_parameters().front().second.device(); }
+
+void ConformerCtcModel::to_device(Device device) {
+  autograd::NoGradGuard ng;
+  nn::Module::to_device(device);
+  if (impl_->flat_params.defined()) flatten_trainable_parameters();
+}
+
+int64_t ConformerCtcModel::convert_frozen_linear_weights(DType dtype) {
+  ASR_CHECK(dtype == DType::BF16 || dtype == dtype_, "convert_frozen_linear_weights", "supports bf16 (or ",
+            dtype_name(dtype_), " to undo nothing), got ", dtype_name(dtype));
+  autograd::NoGradGuard ng;
+  int64_t converted = 0;
+  auto convert = [&](const Tensor& w) {
+    if (!w.defined() || w.requires_grad() || w.dtype() == dtype) return;
+    nn::repoint(w, w.detach().to(dtype).contiguous());
+    ++converted;
+  };
+  visit([&](nn::Module& m) {
+    if (auto* lin = dynamic_cast<nn::Linear*>(&m)) convert(lin->weight());
+    if (auto* conv = dynamic_cast<Conv1d*>(&m); conv && conv->is_pointwise()) convert(conv->weight());
+  });
+  return converted;
 }
 
 const Tensor& ConformerCtcModel::flat_parameters() const { return impl_->flat_params; }

@@ -48,6 +48,8 @@ CtcOutput ConformerCtcModel::forward(const Tensor& features, const Tensor& lengt
   std::vector<int64_t> lens =
       detail::lengths_vector(lengths, features.size(0), features.size(2), "ConformerCtcModel.forward");
   Tensor f = features.dtype() == dtype_ ? features : features.to(dtype_);
+  const Device dev = device();
+  if (f.device() != dev) f = f.to(dev);  // callers hand CPU batches to a model on the GPU
   impl_->adapter_rt->aux_losses.clear();
   EncoderOutput enc = impl_->encoder->forward(f, lens);
   CtcOutput out;
@@ -56,7 +58,7 @@ CtcOutput ConformerCtcModel::forward(const Tensor& features, const Tensor& lengt
     dec_in = impl_->decoder_adapters->forward_post(dec_in);
   out.log_probs = impl_->decoder->forward(dec_in);
   out.lengths = Tensor::from_vector(enc.lengths, {static_cast<int64_t>(enc.lengths.size())});
-  if (!features.device().is_cpu()) out.lengths = out.lengths.to(features.device());
+  if (!dev.is_cpu()) out.lengths = out.lengths.to(dev);
   out.encoded = enc.x.transpose(1, 2);
   return out;
 }

@@ -26,12 +26,13 @@ Conv1d::Conv1d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t 
 }
 
 Tensor Conv1d::forward(const Tensor& x) const {
-  return ops::conv1d(x, weight_, bias_, stride_, padding_, groups_);
+  // A frozen 1x1 weight converted to bf16 (mixed precision) convolves in the input's dtype here.
+  const Tensor w = weight_.dtype() == x.dtype() || weight_.requires_grad() ? weight_ : weight_.to(x.dtype());
+  return ops::conv1d(x, w, bias_, stride_, padding_, groups_);
 }
 
 Tensor Conv1d::forward_pointwise_last(const Tensor& x) const {
-  ASR_CHECK(weight_.size(2) == 1 && groups_ == 1 && stride_ == 1 && padding_ == 0,
-            "Conv1d.forward_pointwise_last", "needs a 1x1 convolution, weight ", weight_.describe());
+  ASR_CHECK(is_pointwise(), "Conv1d.forward_pointwise_last", "needs a 1x1 convolution, weight ", weight_.describe());
   return ops::linear(x, weight_.view({weight_.size(0), weight_.size(1)}), bias_);
 }
 

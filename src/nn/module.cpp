@@ -54,11 +54,7 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
     Tensor s = src.detach();
     if (s.dtype() != dst.dtype() || s.device() != dst.device()) s = s.to(dst.dtype()).to(dst.device());
     if (!s.is_contiguous()) s = s.contiguous();
-    auto& impl = *dst.impl();
-    impl.storage = s.impl()->storage;
-    impl.strides = s.strides();
-    impl.offset = s.offset();
-    impl.grad.reset();
+    repoint(dst, s);
   }
   std::vector<std::string> unexpected;
   if (strict) {
@@ -74,6 +70,27 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
   if (!mismatched.empty()) throw Error("load_state_dict: shape mismatch for " + join(mismatched));
   if (strict && !missing.empty()) throw Error("load_state_dict: missing keys " + join(missing));
   if (strict && !unexpected.empty()) throw Error("load_state_dict: unexpected keys " + join(unexpected));
+}
+
+void repoint(const Tensor& dst, const Tensor& src) {
+  ASR_CHECK(dst.shape() == src.shape(), "repoint", "shape mismatch: ", dst.describe(), " <- ", src.describe());
+  auto& impl = *dst.impl();
+  impl.storage = src.impl()->storage;
+  impl.strides = src.strides();
+  impl.offset = src.offset();
+  impl.dtype = src.dtype();
+  impl.grad.reset();
+  impl.grad_in_place = false;
+}
+
+void Module::to_device(Device device) {
+  for (auto& [name, t] : named_state())
+    if (t.device() != device) repoint(t, t.detach().to(device));
+}
+
+void Module::visit(const std::function<void(Module&)>& fn) {
+  fn(*this);
+  for (auto& [n, c] : children_) c->visit(fn);
 }
 
 std::vector<Tensor> Module::parameters() const {

@@ -17,14 +17,13 @@ namespace {
 
 constexpr const char* kOp = "ctc_loss";
 
-// An integer [B] lengths tensor on the CPU, as contiguous I64.
+// An integer [B] lengths tensor (any device) as a contiguous I64 copy on the CPU.
 Tensor host_lengths(const Tensor& t, const char* what, int64_t B) {
   ASR_CHECK(t.dtype() == DType::I64 || t.dtype() == DType::I32, kOp, what,
             " must be i64 (or i32), got ", t.describe());
   ASR_CHECK(t.dim() == 1 && t.shape()[0] == B, kOp, what, " must be [", B, "], got ",
             t.describe());
-  ASR_CHECK(t.device().is_cpu(), kOp, what, " must be on the cpu, got ", t.describe());
-  return t.to(DType::I64).contiguous();
+  return t.to(Device::cpu()).to(DType::I64).contiguous();
 }
 
 }  // namespace

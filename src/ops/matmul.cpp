@@ -35,6 +35,15 @@ Tensor bmm_raw(const Tensor& a, bool ta, const Tensor& b, bool tb) {
   return c;
 }
 
+// c = a @ b for bf16 a and b (no transposes, batch 1 or broadcast), f32 result viewed as `shape`.
+Tensor bmm_mixed(const Tensor& a, const Tensor& b, const Shape& shape) {
+  GemmOperand ga = gemm_operand(a, false), gb = gemm_operand(b, false);
+  Tensor c = Tensor::empty({std::max(a.shape()[0], b.shape()[0]), a.shape()[1], b.shape()[2]}, DType::F32,
+                           a.device());
+  detail::be(a).gemm(ga.trans, gb.trans, 1.0, ga.t, gb.t, 0.0, c);
+  return c.view(shape);
+}
+
 // Broadcast a rank-3 operand's batch dim by stride 0 (no copy).
 Tensor batch_view(const Tensor& x3, int64_t batch) {
   if (x3.shape()[0] == batch) return x3;
@@ -93,7 +102,19 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  detail::check_float_same_dtype("linear", {&x, &weight, &bias});
+  // Mixed precision: a frozen bf16 weight (ConformerCtcModel::convert_frozen_linear_weights)
+  // with f32 activations. The GEMMs take bf16 operands and accumulate in f32; y and dx are f32.
+  const bool mixed = weight.defined() && weight.dtype() == DType::BF16;
+  if (mixed) {
+    ASR_CHECK(x.dtype() == DType::F32 && (!bias.defined() || bias.dtype() == DType::F32), "linear",
+              "a bf16 weight needs f32 input and bias, got ", detail::shapes_str({&x, &weight, &bias}));
+    ASR_CHECK(!weight.requires_grad(), "linear", "a bf16 weight must be frozen (adapters and trained ",
+              "weights keep f32 master copies), got ", weight.describe());
+    detail::check_float_same_dtype("linear", {&x, &bias});
+    detail::check_same_device("linear", {&x, &weight});
+  } else {
+    detail::check_float_same_dtype("linear", {&x, &weight, &bias});
+  }
   ASR_CHECK(weight.dim() == 2, "linear", "weight must be [out, in], got ", weight.describe());
   ASR_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear", "input ", x.describe(),
             " does not match weight ", weight.describe());
@@ -110,7 +131,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     beta = 1.0;
   }
   Tensor w3 = weight.detach().unsqueeze(0);
-  GemmOperand gx3 = gemm_operand(x2.unsqueeze(0), false), gw3 = gemm_operand(w3, true);
+  const Tensor x_op = mixed ? x2.to(DType::BF16) : x2;
+  GemmOperand gx3 = gemm_operand(x_op.unsqueeze(0), false), gw3 = gemm_operand(w3, true);
   detail::be(x).gemm(gx3.trans, gw3.trans, 1.0, gx3.t, gw3.t, beta, y);
   Shape out_shape = x.shape();
   out_shape.back() = out_f;
@@ -121,10 +143,14 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Tensor saved_w = x.requires_grad() ? weight.detach() : Tensor();
   Shape x_shape = x.shape();
   return record_fn(y, "linear", {&x, &weight, &bias},
-                   [saved_x, saved_w, x_shape, rows, in, out_f](const Tensor& g, const Node& n) {
+                   [saved_x, saved_w, x_shape, rows, in, out_f, mixed](const Tensor& g, const Node& n) {
     Tensor g3 = g.reshape({1, rows, out_f});
     Tensor gx, gw, gb;
-    if (n.needs_grad(0)) gx = bmm_raw(g3, false, saved_w.unsqueeze(0), false).view(x_shape);
+    if (n.needs_grad(0)) {
+      // dx = g W; with a bf16 W, g is rounded to bf16 too and dx comes back in f32.
+      Tensor w = saved_w.unsqueeze(0);
+      gx = mixed ? bmm_mixed(g3.to(DType::BF16), w, x_shape) : bmm_raw(g3, false, w, false).view(x_shape);
+    }
     if (n.needs_grad(1)) gw = bmm_raw(g3, true, saved_x.unsqueeze(0), false).view({out_f, in});
     if (n.needs_grad(2)) gb = sum(g3, {0, 1});
     return std::vector<Tensor>{gx, gw, gb};

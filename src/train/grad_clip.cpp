@@ -13,11 +13,14 @@ void check_grad(const Tensor& g, size_t index) {
   ASR_CHECK(g.defined(), "clip_grad_norm", "gradient ", index, " is undefined");
   ASR_CHECK(g.dtype() == DType::F32 || g.dtype() == DType::F64, "clip_grad_norm", "gradient ",
             index, " must be f32 or f64, got ", g.describe());
-  ASR_CHECK(g.device().is_cpu() && g.is_contiguous(), "clip_grad_norm", "gradient ", index,
-            " must be a contiguous CPU tensor, got ", g.describe());
+  ASR_CHECK(g.is_contiguous(), "clip_grad_norm", "gradient ", index, " must be contiguous, got ",
+            g.describe());
 }
 
-double sum_squares(const Tensor& g) {
+// GPU gradients are summed and scaled in a host copy: the same serial double sum as on the CPU
+// (deterministic), for a buffer that is small (adapters).
+double sum_squares(const Tensor& g_any) {
+  const Tensor g = g_any.to(Device::cpu());
   const int64_t n = g.numel();
   double s = 0;
   if (g.dtype() == DType::F64) {
@@ -32,6 +35,13 @@ double sum_squares(const Tensor& g) {
 
 void scale(const Tensor& g, double c) {
   ASR_CHECK(!g.read_only(), "clip_grad_norm", "gradient ", g.describe(), " is read-only");
+  if (!g.device().is_cpu()) {
+    const Tensor host = g.to(Device::cpu());
+    scale(host, c);
+    Tensor dst = g;
+    dst.copy_(host.to(g.device()));
+    return;
+  }
   const int64_t n = g.numel();
   if (g.dtype() == DType::F64) {
     double* p = g.data<double>();

@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "asr/autograd/node.h"
+
 namespace asr::train {
 
 namespace {
@@ -16,8 +18,8 @@ void check_param(const char* opt, const Tensor& p, const Tensor& g, size_t index
   ASR_CHECK(g.defined(), opt, "parameter ", index, " (", p.describe(), ") has no gradient");
   ASR_CHECK(p.dtype() == DType::F32 || p.dtype() == DType::F64, opt, "parameter ", index,
             " must be f32 or f64, got ", p.describe());
-  ASR_CHECK(p.device().is_cpu() && g.device().is_cpu(), opt,
-            "CPU tensors required, got parameter ", p.describe(), " and gradient ", g.describe());
+  ASR_CHECK(p.device() == g.device(), opt, "parameter ", p.describe(), " and gradient ", g.describe(),
+            " are on different devices");
   ASR_CHECK(p.is_contiguous() && g.is_contiguous(), opt, "parameter ", p.describe(),
             " and gradient ", g.describe(), " must be contiguous");
   ASR_CHECK(!p.read_only(), opt, "parameter ", index, " (", p.describe(), ") is read-only");
@@ -67,7 +69,19 @@ void Optimizer::run(const std::vector<Tensor>& params, const std::vector<Tensor>
   for (size_t i = 0; i < params.size(); ++i) {
     std::vector<Tensor*> bufs;
     for (const std::string& k : keys) bufs.push_back(&buffers_.at(k)[i]);
-    update(params[i], grads[i], bufs, lr, step);
+    if (params[i].device().is_cpu()) {
+      update(params[i], grads[i], bufs, lr, step);
+      continue;
+    }
+    // A GPU parameter (the flat adapter buffer): the update runs on the host, where the state
+    // lives, with exactly the CPU's arithmetic; one copy down for p and g, one up for p. The
+    // buffer is small (adapters are < 1% of the model), so the copies cost far less than a step.
+    autograd::NoGradGuard ng;
+    Tensor host_p = params[i].to(Device::cpu()).clone();
+    const Tensor host_g = grads[i].to(Device::cpu());
+    update(host_p, host_g, bufs, lr, step);
+    Tensor dst = params[i];
+    dst.copy_(host_p.to(dst.device()));
   }
   step_ = step;
 }

@@ -26,7 +26,7 @@ uint64_t rank_stream(uint64_t seed, uint64_t stream, int rank) {
   return rank == 0 ? s : Generator::hash(s, static_cast<uint64_t>(rank));
 }
 
-RunModel build_model(const ExperimentConfig& config, int rank) {
+RunModel build_model(const ExperimentConfig& config, int rank, Device device) {
   RunModel run;
   run.file = io::load_model_file(config.model.path);
   run.tokenizer = std::make_unique<text::Tokenizer>(
@@ -55,6 +55,7 @@ RunModel build_model(const ExperimentConfig& config, int rank) {
     }
   }
   m.train(true);
+  if (!device.is_cpu()) m.to_device(device);
   if (config.model.train_mode == "full") {
     m.prepare_full_training();
   } else {
@@ -62,7 +63,12 @@ RunModel build_model(const ExperimentConfig& config, int rank) {
       throw Error(str_cat(config.source, ": train_mode adapters needs at least one enabled adapter"));
     m.freeze_base_for_adapters();
     m.set_adapter_training_mode();
+    if (config.trainer.precision == "bf16") run.converted_weights = m.convert_frozen_linear_weights(DType::BF16);
   }
+  // The end-of-run check compares the frozen weights with these: the file's when the model uses
+  // them in place, else the copies on the device / in bf16.
+  run.placed_fingerprint = device.is_cpu() && run.converted_weights == 0 ? run.base_fingerprint
+                                                                         : models::base_model_fingerprint(m);
   return run;
 }
 

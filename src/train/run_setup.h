@@ -20,15 +20,19 @@ struct RunModel {
   io::ModelFile file;  // the base model (frozen weights mmap'ed read-only from an .h5)
   std::unique_ptr<models::ConformerCtcModel> model;
   std::unique_ptr<text::Tokenizer> tokenizer;
-  std::string base_fingerprint;
+  std::string base_fingerprint;    // of the file's weights (what checkpoints must match)
+  std::string placed_fingerprint;  // of the model's frozen weights as placed (device, precision)
+  int64_t converted_weights = 0;   // frozen weight matrices converted to bf16
   std::string preprocessor_fingerprint, tokenizer_fingerprint;  // what the shards must match
 };
 
 // Loads the base model, adds the config's adapters (init seeded from config.seed) and prepares
 // it for config.model.train_mode (adapters: frozen base, BatchNorm frozen; full: everything
 // trains). The model is left in its training modes (see restore_training_mode).
-// `rank` picks this rank's dropout stream (adapter init is the same on every rank).
-RunModel build_model(const ExperimentConfig& config, int rank = 0);
+// `rank` picks this rank's dropout stream (adapter init is the same on every rank). The model is
+// placed on `device` (adapters are initialised on the CPU first, so every device starts from the
+// same weights), and with trainer.precision bf16 its frozen GEMM weights become bf16.
+RunModel build_model(const ExperimentConfig& config, int rank = 0, Device device = Device::cpu());
 
 // A per-rank random stream of `seed`: rank 0 gets hash(seed, stream), others a mix of it with
 // their rank, so a single-process run is the same with or without mpirun -np 1.

@@ -16,6 +16,7 @@
 #include <limits>
 
 #include "asr/autograd/node.h"
+#include "asr/backend/backend.h"
 #include "asr/dist/mpi_session.h"
 #include "asr/io/run_folder.h"
 #include "asr/models/adapter_file.h"
@@ -160,6 +161,7 @@ TrainResult train(const ExperimentConfig& config, const TrainOptions& options) {
   dist::CommunicatorOptions co;
   co.backend = config.trainer.dist_backend;
   co.timeout_seconds = config.trainer.collective_timeout;
+  co.device = config.trainer.device == "cuda" ? Device::cuda(0) : Device::cpu();
   const std::unique_ptr<dist::Communicator> comm = dist::make_communicator(co);
   TrainOptions with_group = options;
   with_group.communicator = comm.get();
@@ -184,15 +186,24 @@ TrainResult run_training(const ExperimentConfig& config, const TrainOptions& opt
   const bool full = c.model.train_mode == "full";
   result.run_dir = run_dir;
 
-  // The CUDA backend runs every op (tests/backend/cuda), but moving a loaded model and its flat
-  // buffers to the GPU and bf16 mixed precision are the CUDA issue's work: refuse clearly.
-  if (c.trainer.device != "cpu" || c.trainer.precision != "fp32")
-    throw Error(str_cat(c.source, ": trainer.device ", c.trainer.device, " / precision ", c.trainer.precision,
-                        ": this build trains on the CPU in fp32 only (GPU training is not implemented yet)"));
+  if (c.trainer.precision == "bf16" && full)
+    throw Error(str_cat(c.source, ": trainer.precision bf16 runs the frozen backbone in bf16 and applies to ",
+                        "train_mode adapters; train_mode full trains in fp32"));
 
   // ---- the data-parallel group: rank 0 alone writes files and prints ----
   dist::Communicator* comm = options.communicator;  // set by train()
   const int rank = comm->rank(), world = comm->size();
+  // The device this rank trains on: NCCL picked one GPU per local rank; one process uses GPU 0.
+  const Device device = c.trainer.device != "cuda"  ? Device::cpu()
+                        : comm->device().is_cuda() ? comm->device()
+                                                   : Device::cuda(0);
+  if (device.is_cuda()) {
+    try {
+      (void)backend_for(device);
+    } catch (const Error& e) {
+      throw Error(str_cat(c.source, ": trainer.device cuda: ", e.what()));
+    }
+  }
   const bool root = rank == 0;
   result.world_size = world;
   StopSignals stop_signals;
@@ -218,7 +229,9 @@ TrainResult run_training(const ExperimentConfig& config, const TrainOptions& opt
   const std::string resolved = to_yaml(c);
   if (root) write_text_file_atomically((fs::path(run_dir) / "config.yaml").string(), resolved);
 
-  detail::RunModel run = detail::build_model(c, rank);
+  detail::RunModel run = detail::build_model(c, rank, device);
+  result.device = device.str();
+  result.bf16_weights = run.converted_weights;
   models::ConformerCtcModel& model = *run.model;
   Tensor flat_params = model.flat_parameters();  // handles sharing the model's flat buffers
   Tensor flat_grads = model.flat_gradients();
@@ -251,10 +264,10 @@ TrainResult run_training(const ExperimentConfig& config, const TrainOptions& opt
       throw Error(str_cat(resume_from, ": this checkpoint belongs to a different experiment (train mode, base ",
                           "model or adapters differ); use a new run_dir or resume: never"));
     autograd::NoGradGuard ng;
-    flat_params.copy_(st.trainable.to(flat_params.dtype()));
+    flat_params.copy_(st.trainable.to(flat_params.dtype()).to(flat_params.device()));
     for (auto [name, b] : model.named_buffers()) {
       auto it = st.buffers.find(name);
-      if (it != st.buffers.end()) b.copy_(it->second.to(b.dtype()));
+      if (it != st.buffers.end()) b.copy_(it->second.to(b.dtype()).to(b.device()));
     }
     optimizer->load_state(st.optimizer);
     scheduler.set_step(st.scheduler_step);
@@ -288,6 +301,11 @@ TrainResult run_training(const ExperimentConfig& config, const TrainOptions& opt
                     fmt::format("{:.3f}", 100.0 * result.trainable_parameters / result.total_parameters), "%) | ",
                     loader.num_utterances(), " training utterances, ", loader.batches_per_epoch(),
                     " batches/epoch/rank | ", total_steps, " steps"));
+  if (!device.is_cpu() || c.trainer.precision != "fp32")
+    logs.line(str_cat("device ", device.str(), " (", backend_for(device).name(), ") | precision ", c.trainer.precision,
+                      c.trainer.precision == "bf16"
+                          ? str_cat(": ", run.converted_weights, " frozen weight matrices in bf16, adapters in f32")
+                          : std::string()));
   if (world > 1)
     logs.line(str_cat("data-parallel: ", world, " ranks (", comm->name(), "), all-reducing ",
                       result.bytes_all_reduced_per_step, " bytes of gradients per step (",
@@ -487,11 +505,11 @@ TrainResult run_training(const ExperimentConfig& config, const TrainOptions& opt
   if (!full) {
     // Proof that training never wrote to the frozen base model (read-only mmap or not).
     result.frozen_fingerprint_after = models::base_model_fingerprint(model);
-    if (result.frozen_fingerprint_after != run.base_fingerprint)
+    if (result.frozen_fingerprint_after != run.placed_fingerprint)
       throw Error(str_cat("internal error: the frozen base model changed during training (fingerprint ",
-                          run.base_fingerprint, " -> ", result.frozen_fingerprint_after, ")"));
+                          run.placed_fingerprint, " -> ", result.frozen_fingerprint_after, ")"));
     if (root)
-      spdlog::info("frozen base weights unchanged: fingerprint {} before and after training", run.base_fingerprint);
+      spdlog::info("frozen base weights unchanged: fingerprint {} before and after training", run.placed_fingerprint);
   }
   comm->barrier();  // rank 0's files are complete when any rank returns
   result.wall_seconds = seconds_since(t_start);

@@ -63,7 +63,9 @@ class Backend {
   // ---- linear algebra ---------------------------------------------------------------------
   // C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b] for b in [0, batch). A, B, C are rank-3
   // [batch, rows, cols] tensors whose last dim has stride 1 (rows may have any stride; batch
-  // stride may be 0 to broadcast a matrix). op = transpose when trans_* is set.
+  // stride may be 0 to broadcast a matrix). op = transpose when trans_* is set. Dtypes: all f32,
+  // all f64, or A and B bf16 with C f32 (mixed precision: f32 accumulation, as cuBLAS' bf16
+  // GEMM with CUBLAS_COMPUTE_32F; the CPU widens the operands to f32 first).
   virtual void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,
                     double beta, Tensor& c) = 0;
 
@@ -147,6 +149,12 @@ class Backend {
 // The backend for a device. CUDA throws a clear error if this build has no CUDA backend or the
 // machine has no GPU.
 Backend& backend_for(Device device);
+// Test support: routes Device::cuda(0) to a second CPU backend (host memory, the CPU kernels) so
+// that device-placement code (copies to and from the device, device checks, host round trips)
+// runs and is tested on machines without a GPU. Also on when the environment has
+// ASR_EMULATE_CUDA=1 at the first use of a CUDA device. It is not a GPU: never for real work.
+void emulate_cuda_device(bool on);
+bool cuda_device_emulated();
 // True when this build compiled the CUDA backend (not whether a GPU is present).
 bool cuda_backend_compiled();
 // Number of usable CUDA devices (0 without a GPU or without the CUDA backend).

@@ -81,6 +81,19 @@ class ConformerCtcModel : public nn::Module {
   const Tensor& flat_parameters() const;  // undefined before freeze_base_for_adapters()
   const Tensor& flat_gradients() const;
   int64_t num_trainable_parameters() const;  // elements of parameters that require grad
+
+  // ---- placement and precision (GPU training) ----
+  // The device of the model's parameters. forward() moves CPU features there itself.
+  Device device() const;
+  // Moves every parameter and buffer to `device`; flat parameter/gradient buffers made by
+  // freeze_base_for_adapters() or prepare_full_training() are rebuilt there (values kept).
+  void to_device(Device device);
+  // Mixed precision for adapter training (trainer.precision: bf16): the weights of the frozen
+  // nn::Linear layers and 1x1 convolutions (every GEMM of the backbone: attention, feed-forward,
+  // pointwise convs, subsampling output, decoder) become bf16, converted once. Their GEMMs then take
+  // bf16 operands with f32 accumulation; activations, LayerNorm, softmax, BatchNorm, CTC and the
+  // trainable parameters (f32 master weights) stay f32. Returns the number of converted weights.
+  int64_t convert_frozen_linear_weights(DType dtype);
   // Sum of the adapters' auxiliary (L2) losses registered by the last forward (training only);
   // undefined when there are none. The trainer adds it to the CTC loss.
   Tensor auxiliary_loss() const;

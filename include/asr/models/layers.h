@@ -32,6 +32,8 @@ class Conv1d : public nn::Module {
   Tensor forward_pointwise_last(const Tensor& x) const;
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }
+  // kernel 1, stride 1, no padding, one group: the weight is a [out, in] matrix.
+  bool is_pointwise() const { return weight_.size(2) == 1 && groups_ == 1 && stride_ == 1 && padding_ == 0; }
 
  private:
   Tensor weight_, bias_;

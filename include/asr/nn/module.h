@@ -2,6 +2,7 @@
 // nn modules: named parameters in a tree, as PyTorch's nn.Module, so state-dict names can mirror
 // NeMo's keys. Freezing a module clears requires_grad on its parameters: frozen parameters never
 // get gradient buffers (see autograd/node.h).
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,12 @@ class Module {
   // (under `prefix`) and shape mismatches are errors that name the keys.
   void load_state_dict(const std::map<std::string, Tensor>& state, bool strict = true,
                        const std::string& prefix = "");
+  // Moves every parameter and buffer to `device`. Tensor handles keep their identity (the
+  // modules' members see the moved data); gradients are dropped, so call it before making flat
+  // gradient buffers.
+  void to_device(Device device);
+  // fn on this module, then on every module below it (depth first, registration order).
+  void visit(const std::function<void(Module&)>& fn);
   std::vector<Tensor> parameters() const;
   std::vector<Tensor> trainable_parameters() const;
   int64_t num_parameters() const;
@@ -50,6 +57,10 @@ class Module {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };
+
+// Points `dst` (its handle and every copy of it) at `src`'s data, dtype and layout; same shape.
+// How loading, device moves and dtype conversions reach the tensors modules hold.
+void repoint(const Tensor& dst, const Tensor& src);
 
 // y = x W^T + b, weights initialised as torch.nn.Linear (uniform +-1/sqrt(in)).
 class Linear : public Module {

@@ -29,6 +29,8 @@ struct TrainResult {
   std::string run_dir;
   std::string output_file;       // RUN/adapters.h5 (adapter mode) or RUN/model.h5 (full mode)
   std::string best_checkpoint;   // "" without validation
+  std::string device;            // where this rank trained: "cpu", "cuda:0", ...
+  int64_t bf16_weights = 0;      // frozen weight matrices run in bf16 (trainer.precision bf16)
   int64_t steps = 0;             // optimizer steps taken in total (including before a resume)
   int64_t resumed_from_step = 0; // 0 = fresh start
   int64_t skipped_steps = 0;     // non-finite steps skipped

@@ -7,7 +7,8 @@ namespace asr::cpu {
 
 class CpuBackend final : public Backend {
  public:
-  const char* name() const override { return "cpu"; }
+  explicit CpuBackend(const char* name = "cpu") : name_(name) {}
+  const char* name() const override { return name_; }
   Allocator& allocator() override { return cpu_allocator(); }
 
   void copy(const Tensor& src, Tensor& dst) override;
@@ -65,6 +66,8 @@ class CpuBackend final : public Backend {
                          const Tensor& input_lengths, const Tensor& target_lengths, int64_t blank,
                          const Tensor& nll, const Tensor& log_alpha,
                          Tensor& grad_log_probs) override;
+ private:
+  const char* name_;
 };
 
 }  // namespace asr::cpu

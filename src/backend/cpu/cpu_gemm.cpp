@@ -16,6 +16,17 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a,
             a.describe(), ", ", b.describe(), ", ", c.describe());
   ASR_CHECK(a.strides()[2] == 1 && b.strides()[2] == 1 && c.strides()[2] == 1, "gemm",
             "last dims must have stride 1");
+  if (a.dtype() == DType::BF16 || b.dtype() == DType::BF16) {
+    // Mixed precision: bf16 operands, f32 product. The reference widens them exactly (bf16 is
+    // the top half of an f32), so the result is the f32 GEMM of the rounded operands.
+    ASR_CHECK(a.dtype() == DType::BF16 && b.dtype() == DType::BF16 && c.dtype() == DType::F32, "gemm",
+              "bf16 operands need bf16 A and B with an f32 C, got ", a.describe(), ", ", b.describe(), " -> ",
+              c.describe());
+    gemm(trans_a, trans_b, alpha, a.to(DType::F32), b.to(DType::F32), beta, c);
+    return;
+  }
+  ASR_CHECK(a.dtype() == c.dtype() && b.dtype() == c.dtype(), "gemm", "dtype mismatch: ", a.describe(), ", ",
+            b.describe(), " -> ", c.describe());
   const int64_t batch = c.shape()[0];
   const int64_t m = c.shape()[1], n = c.shape()[2];
   const int64_t k = trans_a ? a.shape()[1] : a.shape()[2];

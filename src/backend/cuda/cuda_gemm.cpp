@@ -47,8 +47,15 @@ void check_int(int64_t v, const char* what) {
 void CudaBackend::gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,
                        double beta, Tensor& c) {
   ASR_CHECK(c.dim() == 3, "gemm", "C must be rank 3 [batch, rows, cols], got ", c.describe());
-  ASR_CHECK(a.dtype() == c.dtype() && b.dtype() == c.dtype(), "gemm", "dtype mismatch: ",
-            a.describe(), ", ", b.describe(), " -> ", c.describe());
+  // bf16 A and B with an f32 C: mixed precision (tensor cores, f32 accumulation).
+  const bool mixed = a.dtype() == DType::BF16 || b.dtype() == DType::BF16;
+  if (mixed)
+    ASR_CHECK(a.dtype() == DType::BF16 && b.dtype() == DType::BF16 && c.dtype() == DType::F32, "gemm",
+              "bf16 operands need bf16 A and B with an f32 C, got ", a.describe(), ", ", b.describe(),
+              " -> ", c.describe());
+  else
+    ASR_CHECK(a.dtype() == c.dtype() && b.dtype() == c.dtype(), "gemm", "dtype mismatch: ",
+              a.describe(), ", ", b.describe(), " -> ", c.describe());
   if (c.dtype() != DType::F32 && c.dtype() != DType::F64)
     not_implemented("gemm", str_cat("dtype ", dtype_name(c.dtype()), " (", c.describe(), ")"));
 
@@ -85,7 +92,13 @@ void CudaBackend::gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a
   const int m = static_cast<int>(N), n = static_cast<int>(M), k = static_cast<int>(K);
   const int nb = static_cast<int>(batch);
   cublasHandle_t h = blas();
-  if (c.dtype() == DType::F32) {
+  if (mixed) {
+    const float al = static_cast<float>(alpha), be = static_cast<float>(beta);
+    CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+        h, op_b, op_a, m, n, k, &al, b.raw_data(), CUDA_R_16BF, static_cast<int>(lb.ld), lb.batch_stride,
+        a.raw_data(), CUDA_R_16BF, static_cast<int>(la.ld), la.batch_stride, &be, c.data<float>(), CUDA_R_32F,
+        static_cast<int>(lc.ld), lc.batch_stride, nb, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  } else if (c.dtype() == DType::F32) {
     const float al = static_cast<float>(alpha), be = static_cast<float>(beta);
     CUBLAS_CHECK(cublasSgemmStridedBatched(
         h, op_b, op_a, m, n, k, &al, b.data<float>(), static_cast<int>(lb.ld), lb.batch_stride,

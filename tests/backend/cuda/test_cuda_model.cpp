@@ -34,20 +34,6 @@ io::ModelConfig tiny_gpu_config() {
   return c;
 }
 
-// Moves every state tensor (parameters and buffers) of `m` to the GPU in place: the tensor
-// handles the modules hold are re-pointed at device storage, as load_state_dict re-points them
-// at checkpoint storage (nn::Module has no to(device) yet).
-void move_to_gpu(nn::Module& m) {
-  for (auto& [name, t] : m.named_state()) {
-    Tensor d = t.detach().contiguous().to(kGpu);
-    TensorImpl& impl = *t.impl();
-    impl.storage = d.impl()->storage;
-    impl.strides = d.strides();
-    impl.offset = d.offset();
-    impl.grad.reset();
-  }
-}
-
 std::map<std::string, Tensor> state_of(const nn::Module& m) {
   std::map<std::string, Tensor> s;
   for (auto& [name, t] : m.named_state()) s[name] = t;
@@ -58,7 +44,7 @@ void run_and_compare(DType dt, double tol) {
   const io::ModelConfig cfg = tiny_gpu_config();
   Generator gc(77), gg(77);
   models::ConformerCtcModel cpu(cfg, gc, dt), gpu(cfg, gg, dt);
-  move_to_gpu(gpu);
+  gpu.to_device(kGpu);
   for (auto& [name, t] : gpu.named_state()) ASSERT_EQ(t.device(), kGpu) << name;
   cpu.train(true);
   gpu.train(true);
