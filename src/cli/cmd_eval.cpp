@@ -24,6 +24,7 @@ namespace {
 using json = nlohmann::ordered_json;
 
 struct Options {
+  InferencePlacement placement;
   std::string model, out;
   std::vector<std::string> adapters, shards, manifests;
   bool disable_adapters = false, json = false, legacy_features = false;
@@ -125,7 +126,7 @@ void write_hypotheses(const std::string& path, const train::EvalResult& r, const
 int run_eval(const Options& o) {
   std::unique_ptr<ManifestSet> manifests;
   if (!o.manifests.empty()) manifests = std::make_unique<ManifestSet>(read_manifests(o.manifests));
-  std::unique_ptr<InferenceModel> m = load_inference_model(o.model, o.legacy_features, o.adapters);
+  std::unique_ptr<InferenceModel> m = load_inference_model(o.model, o.legacy_features, o.adapters, o.placement);
   if (o.disable_adapters) m->model->set_all_adapters_enabled(false);
 
   train::EvalOptions opt;
@@ -197,6 +198,7 @@ CommandRunner add_eval_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--out", o->out, "Write per-utterance hypotheses here (JSON lines)");
   cmd->add_flag("--json", o->json, "Print the summary as one JSON object on stdout");
+  add_placement_options(cmd, &o->placement);
   cmd->add_flag("--legacy-features", o->legacy_features,
                 "Manifests: compute features as NeMo < 2.5 did (see 'transcribe --help')");
   return [o] { return run_eval(*o); };

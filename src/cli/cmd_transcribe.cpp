@@ -30,6 +30,7 @@ std::string dump(const nlohmann::ordered_json& j) {
 }
 
 struct Options {
+  InferencePlacement placement;
   std::string model, manifest;
   std::vector<std::string> files, adapters;
   bool json = false;
@@ -50,7 +51,7 @@ int run_transcribe(const Options& o) {
   for (auto& u : utts) probe_audio(u);
 
   const auto t_load = Clock::now();
-  std::unique_ptr<InferenceModel> loaded = load_inference_model(o.model, o.legacy_features, o.adapters);
+  std::unique_ptr<InferenceModel> loaded = load_inference_model(o.model, o.legacy_features, o.adapters, o.placement);
   const text::Tokenizer& tokenizer = loaded->tokenizer;
   const audio::FeatureExtractor& fx = loaded->features;
   const models::ConformerCtcModel* model = loaded->model.get();
@@ -146,6 +147,7 @@ CommandRunner add_transcribe_command(CLI::App& app) {
                   "refused if it was trained on another base model")
       ->allow_extra_args(false);
   cmd->add_flag("--json", o->json, "Write JSON lines instead of PATH<TAB>TEXT");
+  add_placement_options(cmd, &o->placement);
   cmd->add_flag("--legacy-features", o->legacy_features,
                 "Compute features as NeMo < 2.5 did (L//hop+1 frames, reflect-padded STFT), for "
                 "checkpoints trained before NeMo 2.5");

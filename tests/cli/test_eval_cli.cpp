@@ -13,6 +13,7 @@
 #include <string>
 
 #include "asr/autograd/node.h"
+#include "asr/backend/backend.h"
 #include "asr/io/model_file.h"
 #include "asr/models/adapter_file.h"
 #include "asr/models/conformer_ctc.h"
@@ -204,3 +205,25 @@ TEST(EvalCli, ManifestWithoutTextIsAnErrorNamingTheLine) {
 }
 
 }  // namespace
+
+// --device / --precision: on the emulated CUDA device (ASR_EMULATE_CUDA=1, the CPU kernels) fp32
+// must give the CPU's numbers exactly; bf16 stays within 1% of the loss. Without a GPU (and no
+// emulation) --device cuda is a one-line error exiting 1.
+TEST(EvalCli, DeviceAndPrecisionOptionsPlaceTheModel) {
+  const std::string base = "eval --model " + kModel + " --manifest " + kManifest + " --json";
+  const json cpu = summary(cli(base));
+  if (asr::cuda_device_count() == 0) {
+    const CliRun r = cli(base + " --device cuda");
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("--device cuda: backend: no CUDA device"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(cli(base + " --precision fp16").code, 2);
+  setenv("ASR_EMULATE_CUDA", "1", 1);  // inherited by the CLI processes below
+  const json dev = summary(cli(base + " --device cuda"));
+  const json bf16 = summary(cli(base + " --device cuda --precision bf16"));
+  unsetenv("ASR_EMULATE_CUDA");
+  EXPECT_EQ(dev["loss"], cpu["loss"]);
+  EXPECT_EQ(dev["word_errors"], cpu["word_errors"]);
+  EXPECT_NE(bf16["loss"], cpu["loss"]);
+  EXPECT_NEAR(bf16["loss"].get<double>(), cpu["loss"].get<double>(), 0.01 * cpu["loss"].get<double>());
+}
