@@ -145,15 +145,8 @@ Tensor RelPositionMultiHeadAttentionAdapter::forward(const Tensor& x_in, const T
   Tensor q_u = ops::add(q, pos_bias_u_.view({1, h_, 1, d_k_}));
   Tensor q_v = ops::add(q, pos_bias_v_.view({1, h_, 1, d_k_}));
   Tensor ac = ops::matmul(q_u, k.transpose(-2, -1));
-  Tensor bd = rel_shift(ops::matmul(q_v, pe.transpose(-2, -1)));
-  Tensor scores = ops::scale(ops::add(ac, bd), 1.0 / std::sqrt(static_cast<double>(d_k_)));
-  Tensor attn;
-  if (att_mask.defined()) {
-    Tensor m = att_mask.unsqueeze(1);
-    attn = ops::masked_fill(ops::softmax(ops::masked_fill(scores, m, -10000.0), -1), m, 0.0);
-  } else {
-    attn = ops::softmax(scores, -1);
-  }
+  Tensor bd = ops::matmul(q_v, pe.transpose(-2, -1));  // before rel_shift (fused below)
+  Tensor attn = ops::rel_pos_softmax(ac, bd, att_mask, 1.0 / std::sqrt(static_cast<double>(d_k_)));
   attn = ops::dropout(attn, dropout_, is_training(), *gen_);
   Tensor ctx = ops::matmul(attn, v);  // [B, H, T, d_k]
   return linear_out_->forward(ctx.transpose(1, 2).reshape({b, t, p}));

@@ -29,14 +29,21 @@ Tensor ConformerConvolution::forward(const Tensor& x, const Tensor& pad_mask) co
   // need the channels-first layout.
   Tensor h = ops::glu(pointwise_conv1_->forward_pointwise_last(x), -1);  // [B, T, d]
   if (pad_mask.defined()) h = ops::masked_fill(h, pad_mask.unsqueeze(-1), 0.0);
-  h = depthwise_conv_->forward(h.transpose(1, 2));  // [B, d, T]
   if (batch_norm_) {
     // Module::train() is not virtual and recurses into every child, so the frozen state is
     // enforced here, where the statistics are used.
     if (bn_frozen_ && batch_norm_->is_training()) batch_norm_->train(false);
-    h = ops::silu(batch_norm_->forward(h)).transpose(1, 2);
+    if (batch_norm_->is_training()) {
+      h = batch_norm_->forward(depthwise_conv_->forward(h.transpose(1, 2)));  // [B, d, T]
+    } else {
+      // Running statistics make BatchNorm a per-channel affine map: folded into the depthwise
+      // conv (d x kernel numbers), the [B, d, T] activation skips a read and a write each way.
+      const auto [scale, shift] = batch_norm_->eval_affine();
+      h = depthwise_conv_->forward_then_affine(h.transpose(1, 2), scale, shift);
+    }
+    h = ops::silu(h).transpose(1, 2);
   } else {
-    h = ops::silu(layer_norm_->forward(h.transpose(1, 2)));
+    h = ops::silu(layer_norm_->forward(depthwise_conv_->forward(h.transpose(1, 2)).transpose(1, 2)));
   }
   return pointwise_conv2_->forward_pointwise_last(h);
 }

@@ -31,6 +31,16 @@ Tensor Conv1d::forward(const Tensor& x) const {
   return ops::conv1d(x, w, bias_, stride_, padding_, groups_);
 }
 
+Tensor Conv1d::forward_then_affine(const Tensor& x, const Tensor& scale, const Tensor& shift) const {
+  const int64_t out = weight_.size(0);
+  ASR_CHECK(scale.dim() == 1 && scale.size(0) == out && shift.dim() == 1 && shift.size(0) == out,
+            "Conv1d.forward_then_affine", "scale and shift must be [", out, "], got ", scale.describe(), " and ",
+            shift.describe());
+  const Tensor w = ops::mul(weight_, scale.view({out, 1, 1}));
+  const Tensor b = bias_.defined() ? ops::add(ops::mul(bias_, scale), shift) : shift;
+  return ops::conv1d(x, w, b, stride_, padding_, groups_);
+}
+
 Tensor Conv1d::forward_pointwise_last(const Tensor& x) const {
   ASR_CHECK(is_pointwise(), "Conv1d.forward_pointwise_last", "needs a 1x1 convolution, weight ", weight_.describe());
   return ops::linear(x, weight_.view({weight_.size(0), weight_.size(1)}), bias_);
@@ -77,19 +87,18 @@ Tensor BatchNorm1d::forward(const Tensor& x) const {
   return y;
 }
 
+std::pair<Tensor, Tensor> BatchNorm1d::eval_affine() const {
+  const Tensor scale = ops::div(weight_, ops::sqrt(ops::add_scalar(running_var_, eps_)));
+  return {scale, ops::sub(bias_, ops::mul(running_mean_, scale))};
+}
+
 void convert_floating_state(nn::Module& m, DType dtype) {
   ASR_CHECK(is_floating(dtype), "convert_floating_state", "target dtype must be floating, got ",
             dtype_name(dtype));
   autograd::NoGradGuard ng;
   for (auto& [name, t] : m.named_state()) {
     if (!is_floating(t.dtype()) || t.dtype() == dtype) continue;
-    Tensor c = t.detach().to(dtype).contiguous();
-    auto& impl = *t.impl();
-    impl.storage = c.impl()->storage;
-    impl.dtype = dtype;
-    impl.strides = c.strides();
-    impl.offset = c.offset();
-    impl.grad.reset();
+    nn::repoint(t, t.detach().to(dtype).contiguous());
   }
 }
 

@@ -67,21 +67,16 @@ Tensor RelPositionMultiHeadAttention::forward(const Tensor& x, const Tensor& pos
   Tensor p = heads(linear_pos_->forward(pos_emb), 2 * t - 1);  // [1, H, 2T-1, d_k]
   Tensor q_u = ops::add(q, pos_bias_u_.view({1, h_, 1, d_k_}));
   Tensor q_v = ops::add(q, pos_bias_v_.view({1, h_, 1, d_k_}));
-  Tensor ac = ops::matmul(q_u, k.transpose(-2, -1));                   // [B, H, T, T]
-  Tensor bd = rel_shift(ops::matmul(q_v, p.transpose(-2, -1)));        // [B, H, T, T]
-  Tensor scores = ops::scale(ops::add(ac, bd), 1.0 / std::sqrt(static_cast<double>(d_k_)));
-  Tensor attn;
-  if (att_mask.defined()) {
+  Tensor ac = ops::matmul(q_u, k.transpose(-2, -1));          // [B, H, T, T]
+  Tensor bd = ops::matmul(q_v, p.transpose(-2, -1));          // [B, H, T, 2T-1], before rel_shift
+  if (att_mask.defined())
     ASR_CHECK(att_mask.dtype() == DType::Bool && att_mask.dim() == 3 && att_mask.size(0) == b &&
                   att_mask.size(1) == t && att_mask.size(2) == t,
               "RelPositionMultiHeadAttention", "att_mask must be bool [", b, ", ", t, ", ", t,
               "], got ", att_mask.describe());
-    Tensor m = att_mask.unsqueeze(1);
-    // NeMo: masked_fill(-10000) -> softmax -> masked_fill(0) (fully masked rows become 0).
-    attn = ops::masked_fill(ops::softmax(ops::masked_fill(scores, m, -10000.0), -1), m, 0.0);
-  } else {
-    attn = ops::softmax(scores, -1);
-  }
+  // NeMo: scores = (ac + rel_shift(bd)) / sqrt(d_k); masked_fill(-10000) -> softmax ->
+  // masked_fill(0) (fully masked rows become 0). One fused pass over the [B, H, T, T] rows.
+  Tensor attn = ops::rel_pos_softmax(ac, bd, att_mask, 1.0 / std::sqrt(static_cast<double>(d_k_)));
   attn = ops::dropout(attn, dropout_, is_training(), *gen_);
   Tensor ctx = ops::matmul(attn, v);  // [B, H, T, d_k]
   return linear_out_->forward(ctx.transpose(1, 2).reshape({b, t, d}));

@@ -73,6 +73,13 @@ class Backend {
   // Over the last dim of x_c ([rows, n] viewed). log=true gives log_softmax.
   virtual void softmax(const Tensor& x_c, bool log, Tensor& y) = 0;
   virtual void softmax_backward(const Tensor& y_c, const Tensor& gy_c, bool log, Tensor& gx) = 0;
+  // The relative-position attention weights of a Conformer layer in one pass (fused: the scores
+  // are never materialised). For each row (b, h, i) of ac_c [B, H, T, T] and bd_c [B, H, T, 2T-1]
+  // (contiguous, same dtype): s_j = (ac[b,h,i,j] + bd[b,h,i,T-1-i+j]) * scale (Transformer-XL's
+  // rel_shift); where mask_c [B, T, T] (bool, contiguous; may be undefined) is set, s_j = -10000;
+  // y = softmax(s), then 0 where masked: NeMo's masked_fill -> softmax -> masked_fill.
+  virtual void rel_pos_softmax(const Tensor& ac_c, const Tensor& bd_c, const Tensor& mask_c, double scale,
+                               Tensor& y) = 0;
 
   // ---- normalisation ----------------------------------------------------------------------
   // Over the last dim (size n) of x_c viewed as [rows, n]; weight/bias [n] optional.

@@ -4,6 +4,7 @@
 // buffer names and default initialisation.
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "asr/core/generator.h"
 #include "asr/nn/module.h"
@@ -32,6 +33,9 @@ class Conv1d : public nn::Module {
   Tensor forward_pointwise_last(const Tensor& x) const;
   const Tensor& weight() const { return weight_; }
   const Tensor& bias() const { return bias_; }
+  // The convolution followed by the per-channel affine map y * scale + shift ([out] each),
+  // computed as one convolution with the map folded into its weight and bias.
+  Tensor forward_then_affine(const Tensor& x, const Tensor& scale, const Tensor& shift) const;
   // kernel 1, stride 1, no padding, one group: the weight is a [out, in] matrix.
   bool is_pointwise() const { return weight_.size(2) == 1 && groups_ == 1 && stride_ == 1 && padding_ == 0; }
 
@@ -72,6 +76,9 @@ class BatchNorm1d : public nn::Module {
  public:
   explicit BatchNorm1d(int64_t d, double eps = 1e-5, double momentum = 0.1);
   Tensor forward(const Tensor& x) const;
+  // In eval mode BatchNorm is y = x * scale + shift per channel, scale = weight / sqrt(running_var
+  // + eps), shift = bias - running_mean * scale; returns {scale, shift} (differentiable).
+  std::pair<Tensor, Tensor> eval_affine() const;
 
  private:
   Tensor weight_, bias_, running_mean_, running_var_, num_batches_tracked_;

@@ -48,6 +48,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor
 // ---- softmax / normalisation ---------------------------------------------------------------
 Tensor softmax(const Tensor& x, int64_t dim = -1);
 Tensor log_softmax(const Tensor& x, int64_t dim = -1);
+// Relative-position self-attention weights, fused (Backend::rel_pos_softmax): ac [B, H, T, T] =
+// (q+u) k^T, bd [B, H, T, 2T-1] = (q+v) p^T before its rel_shift, att_mask [B, T, T] bool (true =
+// masked; may be undefined). Equals masked_fill(softmax(masked_fill((ac + rel_shift(bd)) * scale,
+// m, -10000)), m, 0) with m = att_mask broadcast over heads; differentiable in ac and bd.
+Tensor rel_pos_softmax(const Tensor& ac, const Tensor& bd, const Tensor& att_mask, double scale);
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps = 1e-5);
 // x [N, C] or [N, C, L]. training=true uses batch stats and updates running stats in place.
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,

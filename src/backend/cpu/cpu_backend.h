@@ -30,6 +30,8 @@ class CpuBackend final : public Backend {
 
   void softmax(const Tensor& x_c, bool log, Tensor& y) override;
   void softmax_backward(const Tensor& y_c, const Tensor& gy_c, bool log, Tensor& gx) override;
+  void rel_pos_softmax(const Tensor& ac_c, const Tensor& bd_c, const Tensor& mask_c, double scale,
+                       Tensor& y) override;
 
   void layer_norm(const Tensor& x_c, const Tensor& weight, const Tensor& bias, double eps,
                   Tensor& y, Tensor& mean, Tensor& rstd) override;

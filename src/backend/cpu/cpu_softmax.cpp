@@ -1,4 +1,5 @@
 // Row-wise softmax / log_softmax over the last dim, max-subtracted for stability.
+#include <algorithm>
 #include <cmath>
 
 #include "cpu_backend.h"
@@ -55,6 +56,35 @@ void CpuBackend::softmax_backward(const Tensor& y_c, const Tensor& gy_c, bool lo
         for (int64_t i = 0; i < n; ++i) s += gr[i] * yr[i];
         for (int64_t i = 0; i < n; ++i) o[i] = yr[i] * (gr[i] - s);
       }
+    }
+  });
+}
+
+void CpuBackend::rel_pos_softmax(const Tensor& ac_c, const Tensor& bd_c, const Tensor& mask_c, double scale,
+                                 Tensor& y) {
+  const int64_t B = ac_c.size(0), H = ac_c.size(1), T = ac_c.size(2), P = 2 * T - 1;
+  const int64_t rows = B * H * T;
+  const bool* pm = mask_c.defined() ? mask_c.data<bool>() : nullptr;
+  dispatch_float(ac_c.dtype(), "rel_pos_softmax", [&](auto tag) {
+    using T_ = typename decltype(tag)::type;
+    const T_* pa = ac_c.data<T_>();
+    const T_* pb = bd_c.data<T_>();
+    T_* py = y.data<T_>();
+    const T_ sc = static_cast<T_>(scale);
+#pragma omp parallel for schedule(static) if (rows * T > 16384)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t i = r % T, b = r / (H * T);
+      const T_* ar = pa + r * T;
+      const T_* br = pb + r * P + (T - 1 - i);  // rel_shift: column j reads bd[.., T-1-i+j]
+      const bool* mr = pm ? pm + (b * T + i) * T : nullptr;
+      T_* yr = py + r * T;
+      // The scores in the unfused order ((ac + bd) * scale, then the mask), so the result is the
+      // same as add -> scale -> masked_fill -> softmax -> masked_fill, bit for bit.
+      for (int64_t j = 0; j < T; ++j) yr[j] = (mr && mr[j]) ? T_(-10000) : (ar[j] + br[j]) * sc;
+      T_ mx = yr[0];
+      for (int64_t j = 1; j < T; ++j) mx = std::max(mx, yr[j]);
+      const T_ inv = T_(1) / exp_shifted_sum(yr, mx, yr, T);
+      for (int64_t j = 0; j < T; ++j) yr[j] = (mr && mr[j]) ? T_(0) : yr[j] * inv;
     }
   });
 }

@@ -54,6 +54,38 @@ __global__ void softmax_backward_kernel(const T* y, const T* gy, T* gx, int64_t 
   }
 }
 
+// One block per row (b, h, i): the scores are formed on the fly from ac and the shifted bd, so
+// the [B, H, T, T] score tensor is never written (the fused rel-pos attention path).
+template <typename T>
+__global__ void rel_pos_softmax_kernel(const T* ac, const T* bd, const bool* mask, T* y, int64_t rows,
+                                       int64_t heads, int64_t t, T scale) {
+  __shared__ T sh[kThreads];
+  const int64_t p = 2 * t - 1;
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const int64_t i = r % t, b = r / (heads * t);
+    const T* ar = ac + r * t;
+    const T* br = bd + r * p + (t - 1 - i);
+    const bool* mr = mask ? mask + (b * t + i) * t : nullptr;
+    T* yr = y + r * t;
+    T mx = -INFINITY;
+    for (int64_t j = threadIdx.x; j < t; j += blockDim.x) {
+      const T s = (mr && mr[j]) ? T(-10000) : (ar[j] + br[j]) * scale;
+      yr[j] = s;  // staged in y: each thread re-reads only its own elements
+      mx = s > mx ? s : mx;
+    }
+    mx = block_max(mx, sh);
+    T sum = 0;
+    for (int64_t j = threadIdx.x; j < t; j += blockDim.x) {
+      const T e = m_exp(yr[j] - mx);
+      yr[j] = e;
+      sum += e;
+    }
+    sum = block_sum(sum, sh);
+    const T inv = T(1) / sum;
+    for (int64_t j = threadIdx.x; j < t; j += blockDim.x) yr[j] = (mr && mr[j]) ? T(0) : yr[j] * inv;
+  }
+}
+
 void rows_of(const Tensor& t, int64_t& rows, int64_t& n) {
   n = t.dim() == 0 ? 1 : t.shape().back();
   rows = n == 0 ? 0 : t.numel() / n;
@@ -82,6 +114,21 @@ void CudaBackend::softmax_backward(const Tensor& y_c, const Tensor& gy_c, bool l
     using T = decltype(tag);
     softmax_backward_kernel<T><<<blocks_for(rows, 1), kThreads>>>(y_c.data<T>(), gy_c.data<T>(),
                                                                  gx.data<T>(), rows, n, log);
+    CUDA_CHECK_LAUNCH();
+  });
+}
+
+void CudaBackend::rel_pos_softmax(const Tensor& ac_c, const Tensor& bd_c, const Tensor& mask_c, double scale,
+                                  Tensor& y) {
+  const int64_t heads = ac_c.size(1), t = ac_c.size(2);
+  const int64_t rows = ac_c.size(0) * heads * t;
+  if (rows == 0) return;
+  DeviceGuard guard(device_);
+  const bool* mask = mask_c.defined() ? mask_c.data<bool>() : nullptr;
+  dispatch_float(ac_c.dtype(), "rel_pos_softmax", [&](auto tag) {
+    using T = decltype(tag);
+    rel_pos_softmax_kernel<T><<<blocks_for(rows, 1), kThreads>>>(ac_c.data<T>(), bd_c.data<T>(), mask,
+                                                                y.data<T>(), rows, heads, t, static_cast<T>(scale));
     CUDA_CHECK_LAUNCH();
   });
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "asr/backend/backend.h"
@@ -105,4 +106,28 @@ TEST(CudaAdapterTraining, Bf16LossStaysWithinOnePercentOfFp32AndTheAdaptersLearn
     EXPECT_NEAR(l16.back(), l32.back(), 0.01 * std::fabs(l32.back())) << "step " << i;
   }
   EXPECT_LT(l16.back(), l16.front());
+}
+
+TEST(CudaAdapterTraining, FusedRelPosSoftmaxMatchesTheCpuForwardAndBackward) {
+  REQUIRE_GPU();
+  Generator g(6);
+  const int64_t B = 2, H = 4, T = 300;  // rows longer than a block: the strided loops wrap
+  std::vector<uint8_t> m(static_cast<size_t>(B * T * T), 0);
+  for (int64_t i = 0; i < T; ++i)
+    for (int64_t j = 0; j < T; ++j) m[static_cast<size_t>((T + i) * T + j)] = i >= 200 || j >= 200;
+  Tensor mask = Tensor::empty({B, T, T}, DType::Bool);
+  std::memcpy(mask.raw_data(), m.data(), m.size());
+  for (DType dt : {DType::F32, DType::F64}) {
+    Tensor ac = Tensor::randn({B, H, T, T}, g, 3.0, dt).set_requires_grad(true);
+    Tensor bd = Tensor::randn({B, H, T, 2 * T - 1}, g, 3.0, dt).set_requires_grad(true);
+    Tensor ac_g = ac.detach().to(kGpu).set_requires_grad(true), bd_g = bd.detach().to(kGpu).set_requires_grad(true);
+    const Tensor r = Tensor::randn({B, H, T, T}, g, 1.0, dt);
+    const Tensor yc = ops::rel_pos_softmax(ac, bd, mask, 0.125), yg = ops::rel_pos_softmax(ac_g, bd_g, mask.to(kGpu), 0.125);
+    const double tol = dt == DType::F32 ? 1e-5 : 1e-12;
+    EXPECT_TRUE(cudatest::all_close(yg, yc, tol, tol)) << dtype_name(dt);
+    ops::sum(ops::mul(yc, r)).backward();
+    ops::sum(ops::mul(yg, r.to(kGpu))).backward();
+    EXPECT_TRUE(cudatest::all_close(ac_g.grad(), ac.grad(), tol, tol)) << "d ac " << dtype_name(dt);
+    EXPECT_TRUE(cudatest::all_close(bd_g.grad(), bd.grad(), tol, tol)) << "d bd " << dtype_name(dt);
+  }
 }
