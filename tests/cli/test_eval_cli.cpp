@@ -215,7 +215,7 @@ TEST(EvalCli, DeviceAndPrecisionOptionsPlaceTheModel) {
   if (asr::cuda_device_count() == 0) {
     const CliRun r = cli(base + " --device cuda");
     EXPECT_EQ(r.code, 1);
-    EXPECT_NE(r.err.find("--device cuda: backend: no CUDA device"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--device cuda: backend: "), std::string::npos) << r.err;  // no GPU, or no CUDA in this build
   }
   EXPECT_EQ(cli(base + " --precision fp16").code, 2);
   setenv("ASR_EMULATE_CUDA", "1", 1);  // inherited by the CLI processes below
