@@ -24,4 +24,22 @@ inline io::ModelConfig conformer_ctc_small_config() {
   return c;
 }
 
+// stt_en_conformer_ctc_large (conformer_ctc_bpe.yaml, "Large (121M)"): d_model 512, 18 layers,
+// 8 heads, conv kernel 31, striding 4x with 512 subsampling channels (-1: d_model), ff expansion
+// 4, 80 mel bins; 128 tokens + blank as the Small one here; NeMo's preprocessor defaults.
+inline io::ModelConfig conformer_ctc_large_config() {
+  io::ModelConfig c = conformer_ctc_small_config();
+  c.encoder.d_model = 512;
+  c.encoder.n_layers = 18;
+  c.encoder.n_heads = 8;
+  c.encoder.conv_kernel_size = 31;
+  c.encoder.subsampling = "striding";
+  c.encoder.subsampling_factor = 4;
+  c.encoder.subsampling_conv_channels = -1;
+  c.encoder.ff_expansion_factor = 4;
+  c.decoder.feat_in = 512;
+  c.decoder.num_classes = 128;
+  return c;
+}
+
 }  // namespace asr::models
