@@ -1,9 +1,10 @@
 #pragma once
 // Caching device allocator for one GPU (the free-list cache is asr::CachingAllocator): a warm
 // training step never calls cudaMalloc/cudaFree (both synchronise the device). All work runs on
-// the legacy default stream for now, so a block freed by the host can be reused at once: later
-// kernels are ordered after the ones that used it. The CUDA issue adds streams (and then
-// per-stream pools).
+// the legacy default stream, so a block freed by the host can be reused at once: later kernels
+// are ordered after the ones that used it. (Uploads still overlap with compute: they are async
+// copies from pinned memory on that same stream, pinned_staging.h. A second stream would need
+// per-stream pools or events on every reuse.)
 #include "asr/core/caching_allocator.h"
 
 namespace asr::cuda {

@@ -11,6 +11,7 @@
 
 #include "asr/backend/backend.h"
 #include "cuda_allocator.h"
+#include "pinned_staging.h"
 
 namespace asr::cuda {
 
@@ -88,6 +89,7 @@ class CudaBackend final : public Backend {
   int device_;
   char name_[16];
   CudaCachingAllocator allocator_;
+  PinnedStaging staging_;  // host <-> device copies through pinned memory
   std::mutex blas_mu_;
   cublasHandle_t blas_ = nullptr;
 };

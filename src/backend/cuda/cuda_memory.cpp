@@ -64,7 +64,7 @@ void CudaBackend::copy_from_host(const void* host, Tensor& dst) {
             " must be contiguous");
   if (dst.numel() == 0) return;
   DeviceGuard guard(device_);
-  CUDA_CHECK(cudaMemcpy(dst.raw_data(), host, dst.nbytes(), cudaMemcpyHostToDevice));
+  staging_.upload(dst.raw_data(), host, dst.nbytes());
 }
 
 void CudaBackend::copy_to_host(const Tensor& src, void* host) {
@@ -72,8 +72,7 @@ void CudaBackend::copy_to_host(const Tensor& src, void* host) {
             " must be contiguous");
   if (src.numel() == 0) return;
   DeviceGuard guard(device_);
-  // Blocking copy on the legacy stream: waits for every kernel that wrote src.
-  CUDA_CHECK(cudaMemcpy(host, src.raw_data(), src.nbytes(), cudaMemcpyDeviceToHost));
+  staging_.download(host, src.raw_data(), src.nbytes());
 }
 
 }  // namespace asr::cuda
