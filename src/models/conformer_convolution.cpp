@@ -27,8 +27,8 @@ ConformerConvolution::ConformerConvolution(int64_t d_model, int64_t kernel_size,
 Tensor ConformerConvolution::forward(const Tensor& x, const Tensor& pad_mask) const {
   // The 1x1 convolutions run as Linears on [B, T, C]; only the depthwise conv and BatchNorm
   // need the channels-first layout.
-  Tensor h = ops::glu(pointwise_conv1_->forward_pointwise_last(x), -1);  // [B, T, d]
-  if (pad_mask.defined()) h = ops::masked_fill(h, pad_mask.unsqueeze(-1), 0.0);
+  // GLU and the padding mask in one pass: [B, T, 2d] -> [B, T, d], padded frames zero.
+  Tensor h = ops::masked_glu(pointwise_conv1_->forward_pointwise_last(x), pad_mask);
   if (batch_norm_) {
     // Module::train() is not virtual and recurses into every child, so the frozen state is
     // enforced here, where the statistics are used.

@@ -121,8 +121,33 @@ Tensor glu(const Tensor& x, int64_t dim) {
   int64_t d = wrap_dim(dim, x.dim(), "glu");
   ASR_CHECK(x.shape()[d] % 2 == 0, "glu", "dim ", d, " of ", x.describe(), " must be even");
   int64_t h = x.shape()[d] / 2;
-  // Composed from differentiable views and ops: a * sigmoid(b).
+  if (d == x.dim() - 1) return masked_glu(x, Tensor());  // the fused kernel
+  // Other dims: composed from differentiable views and ops, a * sigmoid(b).
   return mul(x.narrow(d, 0, h), sigmoid(x.narrow(d, h, h)));
+}
+
+Tensor masked_glu(const Tensor& x, const Tensor& row_mask) {
+  detail::check_float_same_dtype("glu", {&x});
+  ASR_CHECK(x.dim() >= 1 && x.shape().back() % 2 == 0, "glu", "the last dim of ", x.describe(), " must be even");
+  Shape out_shape = x.shape();
+  out_shape.back() /= 2;
+  Tensor mask;
+  if (row_mask.defined()) {
+    const Shape rows(x.shape().begin(), x.shape().end() - 1);
+    ASR_CHECK(row_mask.dtype() == DType::Bool && row_mask.shape() == rows, "glu", "row mask must be bool ",
+              shape_str(rows), ", got ", row_mask.describe());
+    detail::check_same_device("glu", {&x, &row_mask});
+    mask = row_mask.contiguous();
+  }
+  const Tensor xc = x.detach().contiguous();
+  Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
+  be(x).glu(xc, mask, y);
+  if (!autograd::any_requires_grad({&x})) return y;
+  return record_fn(y, "glu", {&x}, [xc, mask](const Tensor& g, const Node&) {
+    Tensor gx = detail::empty_like(xc);
+    be(g).glu_backward(xc, mask, g.contiguous(), gx);
+    return std::vector<Tensor>{gx};
+  });
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {

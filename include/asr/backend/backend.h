@@ -69,6 +69,13 @@ class Backend {
   virtual void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,
                     double beta, Tensor& c) = 0;
 
+  // GLU over the last dim of x_c [rows, 2h] (contiguous), fused with a row mask:
+  // y[r, j] = x[r, j] * sigmoid(x[r, h + j]), and 0 in rows where row_mask_c (bool [rows],
+  // contiguous; may be undefined) is set (the Conformer conv module's GLU + padding mask).
+  // The backward writes gx [rows, 2h] (zero in masked rows) from x_c and gy_c [rows, h].
+  virtual void glu(const Tensor& x_c, const Tensor& row_mask_c, Tensor& y) = 0;
+  virtual void glu_backward(const Tensor& x_c, const Tensor& row_mask_c, const Tensor& gy_c, Tensor& gx) = 0;
+
   // ---- softmax ----------------------------------------------------------------------------
   // Over the last dim of x_c ([rows, n] viewed). log=true gives log_softmax.
   virtual void softmax(const Tensor& x_c, bool log, Tensor& y) = 0;

@@ -29,6 +29,9 @@ Tensor tanh(const Tensor& x);
 Tensor silu(const Tensor& x);  // swish: x * sigmoid(x)
 Tensor gelu(const Tensor& x);  // exact (erf) form, as torch.nn.GELU()
 Tensor glu(const Tensor& x, int64_t dim);  // a * sigmoid(b), a|b = halves of x along dim
+// glu over the last dim with rows zeroed where row_mask (bool, x's shape without the last dim;
+// may be undefined) is set: masked_fill(glu(x, -1), row_mask.unsqueeze(-1), 0) in one fused pass.
+Tensor masked_glu(const Tensor& x, const Tensor& row_mask);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);  // cond: Bool
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);  // mask: Bool, broadcast
 

@@ -131,3 +131,24 @@ TEST(CudaAdapterTraining, FusedRelPosSoftmaxMatchesTheCpuForwardAndBackward) {
     EXPECT_TRUE(cudatest::all_close(bd_g.grad(), bd.grad(), tol, tol)) << "d bd " << dtype_name(dt);
   }
 }
+
+TEST(CudaAdapterTraining, FusedMaskedGluMatchesTheCpuForwardAndBackward) {
+  REQUIRE_GPU();
+  Generator g(7);
+  const int64_t B = 3, T = 257, H = 176;  // odd sizes: partial blocks
+  std::vector<uint8_t> m(static_cast<size_t>(B * T), 0);
+  for (int64_t t = 200; t < T; ++t) m[static_cast<size_t>(2 * T + t)] = 1;
+  Tensor mask = Tensor::empty({B, T}, DType::Bool);
+  std::memcpy(mask.raw_data(), m.data(), m.size());
+  for (DType dt : {DType::F32, DType::F64}) {
+    Tensor x = Tensor::randn({B, T, 2 * H}, g, 2.0, dt).set_requires_grad(true);
+    Tensor xg = x.detach().to(kGpu).set_requires_grad(true);
+    const Tensor r = Tensor::randn({B, T, H}, g, 1.0, dt);
+    const Tensor yc = ops::masked_glu(x, mask), yg = ops::masked_glu(xg, mask.to(kGpu));
+    const double tol = dt == DType::F32 ? 1e-6 : 1e-13;
+    EXPECT_TRUE(cudatest::all_close(yg, yc, tol, tol)) << dtype_name(dt);
+    ops::sum(ops::mul(yc, r)).backward();
+    ops::sum(ops::mul(yg, r.to(kGpu))).backward();
+    EXPECT_TRUE(cudatest::all_close(xg.grad(), x.grad(), tol, tol)) << "dx " << dtype_name(dt);
+  }
+}
