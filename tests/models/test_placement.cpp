@@ -9,20 +9,19 @@
 
 #include "asr/autograd/node.h"
 #include "asr/backend/backend.h"
+#include "support/emulated_cuda.h"
 #include "asr/models/conformer_ctc.h"
 #include "asr/ops/ops.h"
 #include "models/model_test_util.h"
+#include "support/adapter_step.h"
+#include "support/gradcheck.h"
 #include "support/test_util.h"
 
 using namespace asr;
 
 namespace {
 
-class EmulatedCuda {
- public:
-  EmulatedCuda() { emulate_cuda_device(true); }
-  ~EmulatedCuda() { emulate_cuda_device(false); }
-};
+using test::EmulatedCuda;
 
 std::unique_ptr<models::ConformerCtcModel> adapter_model(uint64_t seed) {
   Generator gen(seed);
@@ -41,21 +40,8 @@ Batch tiny_batch() {
           Tensor::from_vector(std::vector<int64_t>{1, 2, 3, 4, 0, 0}, {2, 3}), test::lengths_tensor({3, 1})};
 }
 
-// One adapter-training forward + backward; returns the loss.
 double loss_and_backward(models::ConformerCtcModel& m, const Batch& b) {
-  m.zero_grad();
-  const models::CtcOutput out = m.forward(b.features, b.lengths);
-  Tensor loss = ops::ctc_loss(out.log_probs, b.targets, out.lengths, b.target_lengths, m.blank(),
-                              ops::CtcReduction::MeanBatch, true);
-  const double v = loss.item();
-  loss.backward();
-  return v;
-}
-
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
-  const Tensor x = a.to(Device::cpu()).contiguous(), y = b.to(Device::cpu()).contiguous();
-  if (x.shape() != y.shape() || x.dtype() != y.dtype()) return false;
-  return std::memcmp(x.raw_data(), y.raw_data(), static_cast<size_t>(x.numel()) * dtype_size(x.dtype())) == 0;
+  return test::ctc_loss_and_backward(m, b.features, b.lengths, b.targets, b.target_lengths);
 }
 
 }  // namespace
@@ -70,7 +56,7 @@ TEST(Placement, ToDeviceMovesEveryTensorAndTheFlatBuffersAndChangesNoNumber) {
   for (const auto& [name, t] : dev->named_state()) EXPECT_EQ(t.device(), Device::cuda(0)) << name;
   ASSERT_EQ(dev->flat_parameters().device(), Device::cuda(0));
   ASSERT_EQ(dev->flat_gradients().device(), Device::cuda(0));
-  EXPECT_TRUE(bitwise_equal(dev->flat_parameters(), cpu->flat_parameters()));
+  EXPECT_TRUE(test::bitwise_equal(dev->flat_parameters(), cpu->flat_parameters()));
   cpu->set_adapter_training_mode();
   dev->set_adapter_training_mode();
 
@@ -78,7 +64,7 @@ TEST(Placement, ToDeviceMovesEveryTensorAndTheFlatBuffersAndChangesNoNumber) {
   const double lc = loss_and_backward(*cpu, b), ld = loss_and_backward(*dev, b);
   EXPECT_EQ(lc, ld);
   // Gradients land in the device's flat buffer, not in per-parameter buffers.
-  EXPECT_TRUE(bitwise_equal(dev->flat_gradients(), cpu->flat_gradients()));
+  EXPECT_TRUE(test::bitwise_equal(dev->flat_gradients(), cpu->flat_gradients()));
   double sq = 0;
   for (double v : dev->flat_gradients().to_vector()) sq += v * v;
   EXPECT_GT(sq, 0.0);

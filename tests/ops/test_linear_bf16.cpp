@@ -10,6 +10,7 @@
 
 #include "asr/autograd/node.h"
 #include "asr/ops/ops.h"
+#include "support/gradcheck.h"
 #include "support/test_util.h"
 
 using namespace asr;
@@ -17,12 +18,6 @@ using namespace asr;
 namespace {
 
 Tensor rounded_to_bf16(const Tensor& t) { return t.to(DType::BF16).to(DType::F32); }
-
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-  const Tensor x = a.contiguous(), y = b.contiguous();
-  return std::memcmp(x.raw_data(), y.raw_data(), static_cast<size_t>(x.numel()) * dtype_size(x.dtype())) == 0;
-}
 
 }  // namespace
 
@@ -35,7 +30,7 @@ TEST(LinearBf16, ForwardIsTheF32LinearOfTheRoundedOperands) {
   const Tensor y = ops::linear(x, w16, b);
   EXPECT_EQ(y.dtype(), DType::F32);
   EXPECT_EQ(y.shape(), (Shape{2, 5, 7}));
-  EXPECT_TRUE(bitwise_equal(y, ops::linear(rounded_to_bf16(x), rounded_to_bf16(w32), b)));
+  EXPECT_TRUE(test::bitwise_equal(y, ops::linear(rounded_to_bf16(x), rounded_to_bf16(w32), b)));
   // ... and differs from the plain f32 linear by bf16 rounding only (8 significant bits).
   const std::vector<double> exact = ops::linear(x, w32, b).to_vector(), mixed = y.to_vector();
   double worst = 0;
@@ -53,7 +48,7 @@ TEST(LinearBf16, InputGradientIsTheF32ProductOfTheRoundedGradientAndWeight) {
   const Tensor want = ops::matmul(rounded_to_bf16(gy), rounded_to_bf16(w32));
   ASSERT_TRUE(x.grad().defined());
   EXPECT_EQ(x.grad().dtype(), DType::F32);
-  EXPECT_TRUE(bitwise_equal(x.grad(), want));
+  EXPECT_TRUE(test::bitwise_equal(x.grad(), want));
 }
 
 TEST(LinearBf16, ATrainableBf16WeightIsRefused) {

@@ -14,6 +14,8 @@
 
 #include "asr/autograd/node.h"
 #include "asr/backend/backend.h"
+#include "support/emulated_cuda.h"
+#include "support/gradcheck.h"
 #include "asr/io/model_file.h"
 #include "asr/models/adapter_file.h"
 #include "asr/models/conformer_ctc.h"
@@ -41,11 +43,7 @@ Tensor log_probs_on_fixture(const models::ConformerCtcModel& model) {
   return model.forward(b.features, b.feature_lengths).log_probs.contiguous();
 }
 
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-  const Tensor x = a.contiguous(), y = b.contiguous();
-  return std::memcmp(x.raw_data(), y.raw_data(), static_cast<size_t>(x.numel()) * dtype_size(x.dtype())) == 0;
-}
+using test::bitwise_equal;
 
 }  // namespace
 
@@ -247,11 +245,7 @@ TEST(Trainer, TheAdaptersL2AuxiliaryLossIsAddedToTheCtcLoss) {
 // every placement step of the GPU path runs here (model and flat buffers moved, CPU batches
 // moved by forward, optimizer and clipping through host copies, checkpoints and outputs copied
 // back), with the CPU's kernels, so the run must equal the CPU run bit for bit.
-class EmulatedCuda {
- public:
-  EmulatedCuda() { emulate_cuda_device(true); }
-  ~EmulatedCuda() { emulate_cuda_device(false); }
-};
+using test::EmulatedCuda;
 
 TEST(Trainer, TrainingOnTheDevicePathMatchesTheCpuRunBitForBit) {
   train::ExperimentConfig cpu = test::tiny_adapter_experiment(test::temp_path("train_dev_cpu"), 4);

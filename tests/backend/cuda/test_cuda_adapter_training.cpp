@@ -15,6 +15,7 @@
 #include "asr/ops/ops.h"
 #include "asr/train/optimizer.h"
 #include "cuda_test_util.h"
+#include "support/adapter_step.h"
 
 using namespace asr;
 
@@ -53,12 +54,7 @@ std::unique_ptr<models::ConformerCtcModel> small_adapter_model(Device device) {
 }
 
 double step(models::ConformerCtcModel& m, train::AdamW& opt, const StepBatch& b) {
-  m.zero_grad();
-  const models::CtcOutput out = m.forward(b.features, b.lengths);
-  Tensor loss = ops::ctc_loss(out.log_probs, b.targets, out.lengths, b.target_lengths, m.blank(),
-                              ops::CtcReduction::MeanBatch, true);
-  const double v = loss.item();
-  loss.backward();
+  const double v = test::ctc_loss_and_backward(m, b.features, b.lengths, b.targets, b.target_lengths);
   opt.step(m.flat_parameters(), m.flat_gradients(), 1e-3);
   return v;
 }
