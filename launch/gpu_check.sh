@@ -6,7 +6,8 @@
 #   2. on the GPU machine:    launch/gpu_check.sh OUTDIR   (from the repo root, gpu_bundle/ along)
 #
 # Finds the CUDA libraries (toolkit or PyTorch's nvidia/* wheels), prints the GPU, runs
-# test_cuda (gtest XML), test_cuda again under compute-sanitizer (memcheck, initcheck), test_ops and
+# test_cuda (gtest XML), test_cuda again under compute-sanitizer (memcheck, initcheck), test_ops, asr-adapt
+# train on the GPU against the CPU (launch/gpu_train_check.sh) and
 # bench_core (JSON), then the step benchmark: an adapter-training step of Conformer-CTC Large
 # (d_model 512, 18 layers, 8 heads, kernel 31, striding 4x, 128 tokens + blank, LinearAdapter dim
 # 32 in every layer, base frozen; batch 16 x 16 s) in fp32 and bf16, asr-adapt (bench_train_step)
@@ -22,7 +23,8 @@
 #
 # The bundle: bin.tar.xz (or bin/) and lib.tar.xz (or lib/), unpacked under /tmp for the run.
 # Files in OUTDIR: summary.txt, gpu_check.log, test_cuda.xml, sanitizer.log, test_ops.xml,
-# bench.json, step_bench.txt, step_bench.json, step_bench.log.
+# train_{cpu,cuda}_{fp32,bf16}.log and run_*.metrics.jsonl (launch/gpu_train_check.sh: asr-adapt
+# train on the GPU against the CPU), bench.json, step_bench.txt, step_bench.json, step_bench.log.
 #
 # Environment (defaults in brackets): GPU_BUNDLE [gpu_bundle], GPU_CHECK_BUDGET_S [460: all timed
 # steps], GPU_CHECK_BENCH [1; 0 skips the step benchmark], GPU_CHECK_BENCH_RESERVE_S [150: kept
@@ -482,6 +484,25 @@ main() {
     [[ $rc == 0 ]] || failed=1
   else
     note "test_ops: not in the bundle"
+  fi
+
+  # ---- asr-adapt train on the GPU against the CPU (fp32 and bf16, the fixture model) ----------
+  if [[ -x $BIN/asr-adapt ]]; then
+    echo "== gpu train check (launch/gpu_train_check.sh)"
+    t=$(step_limit 120)
+    ASR_PY_LD_LIBRARY_PATH=$orig_ld timeout "$t" "$ROOT/launch/gpu_train_check.sh" "$BIN/asr-adapt" \
+      "$WORK/train_check" 2>&1 | tee "$WORK/train_check.log"
+    rc=${PIPESTATUS[0]}
+    cp "$WORK"/train_check/train_*.log "$OUTDIR/" 2>/dev/null
+    for d in "$WORK"/train_check/run_*; do [[ -f $d/metrics.jsonl ]] && cp "$d/metrics.jsonl" "$OUTDIR/$(basename "$d").metrics.jsonl"; done
+    if [[ $rc == 124 ]]; then
+      note "gpu train check: TIMED OUT after ${t}s"
+    else
+      note "$(tail -1 "$WORK/train_check.log" | cut -c1-220)"
+    fi
+    [[ $rc == 0 ]] || failed=1
+  else
+    note "gpu train check: asr-adapt is not in the bundle"
   fi
 
   # ---- bench_core ---------------------------------------------------------------------------
