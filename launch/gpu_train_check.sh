@@ -12,6 +12,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [[ $# -eq 2 && -x $1 ]] || { echo "usage: $0 ASR_ADAPT_BINARY OUTDIR" >&2; exit 2; }
 BIN=$1 OUT=$2
 mkdir -p "$OUT"
+rm -rf "$OUT/shards" "$OUT"/run_*  # a fresh start on every call (runs resume otherwise)
 MODEL=$ROOT/tests/fixtures/nemo/conformer_ctc.nemo
 emulated=""
 if ! "$BIN" --version 2>/dev/null | grep -qE " [1-9][0-9]* device\(s\) visible"; then
