@@ -11,7 +11,10 @@ ConformerFeedForward::ConformerFeedForward(int64_t d_model, int64_t d_ff, double
 }
 
 Tensor ConformerFeedForward::forward(const Tensor& x) const {
-  Tensor h = ops::silu(linear1_->forward(x));
+  // linear1's bias is added inside the activation's pass (bias_silu), not by the GEMM.
+  const Tensor& b1 = linear1_->bias();
+  Tensor h = b1.defined() ? ops::bias_silu(ops::linear(x, linear1_->weight(), Tensor()), b1)
+                          : ops::silu(linear1_->forward(x));
   h = ops::dropout(h, dropout_, is_training(), *gen_);
   return linear2_->forward(h);
 }

@@ -115,6 +115,23 @@ Tensor relu(const Tensor& x) { return unary_op(UnaryOp::Relu, "relu", x); }
 Tensor sigmoid(const Tensor& x) { return unary_op(UnaryOp::Sigmoid, "sigmoid", x); }
 Tensor tanh(const Tensor& x) { return unary_op(UnaryOp::Tanh, "tanh", x); }
 Tensor silu(const Tensor& x) { return unary_op(UnaryOp::Silu, "silu", x); }
+
+Tensor bias_silu(const Tensor& x, const Tensor& bias) {
+  detail::check_float_same_dtype("bias_silu", {&x, &bias});
+  ASR_CHECK(x.dim() >= 1 && bias.dim() == 1 && bias.size(0) == x.size(-1), "bias_silu", "bias ", bias.describe(),
+            " does not match the last dim of ", x.describe());
+  const Tensor xc = x.detach().contiguous(), bc = bias.detach().contiguous();
+  Tensor y = detail::empty_like(xc);
+  be(x).bias_silu(xc, bc, y);
+  if (!autograd::any_requires_grad({&x, &bias})) return y;
+  return record_fn(y, "bias_silu", {&x, &bias}, [xc, bc](const Tensor& g, const Node& n) {
+    Tensor gx = detail::empty_like(xc);
+    be(g).bias_silu_backward(xc, bc, g.contiguous(), gx);
+    Tensor gb;
+    if (n.needs_grad(1)) gb = sum_to_shape(gx, bc.shape());
+    return std::vector<Tensor>{n.needs_grad(0) ? gx : Tensor(), gb};
+  });
+}
 Tensor gelu(const Tensor& x) { return unary_op(UnaryOp::Gelu, "gelu", x); }
 
 Tensor glu(const Tensor& x, int64_t dim) {

@@ -69,6 +69,11 @@ class Backend {
   virtual void gemm(bool trans_a, bool trans_b, double alpha, const Tensor& a, const Tensor& b,
                     double beta, Tensor& c) = 0;
 
+  // y = silu(x + bias) over x_c [rows, n] (contiguous) with bias [n]: a Linear's bias and the
+  // activation after it in one pass (the Conformer feed-forward). The backward writes
+  // gx = gy * silu'(x + bias) from x_c, bias and gy_c.
+  virtual void bias_silu(const Tensor& x_c, const Tensor& bias, Tensor& y) = 0;
+  virtual void bias_silu_backward(const Tensor& x_c, const Tensor& bias, const Tensor& gy_c, Tensor& gx) = 0;
   // GLU over the last dim of x_c [rows, 2h] (contiguous), fused with a row mask:
   // y[r, j] = x[r, j] * sigmoid(x[r, h + j]), and 0 in rows where row_mask_c (bool [rows],
   // contiguous; may be undefined) is set (the Conformer conv module's GLU + padding mask).

@@ -27,6 +27,9 @@ Tensor relu(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor silu(const Tensor& x);  // swish: x * sigmoid(x)
+// silu(x + bias) over the last dim (bias [n]) in one pass: a Linear without its bias, then this,
+// is the Linear + activation of the Conformer feed-forward. Differentiable in x and bias.
+Tensor bias_silu(const Tensor& x, const Tensor& bias);
 Tensor gelu(const Tensor& x);  // exact (erf) form, as torch.nn.GELU()
 Tensor glu(const Tensor& x, int64_t dim);  // a * sigmoid(b), a|b = halves of x along dim
 // glu over the last dim with rows zeroed where row_mask (bool, x's shape without the last dim;

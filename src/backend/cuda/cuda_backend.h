@@ -43,6 +43,8 @@ class CudaBackend final : public Backend {
 
   void softmax(const Tensor& x_c, bool log, Tensor& y) override;
   void softmax_backward(const Tensor& y_c, const Tensor& gy_c, bool log, Tensor& gx) override;
+  void bias_silu(const Tensor& x_c, const Tensor& bias, Tensor& y) override;
+  void bias_silu_backward(const Tensor& x_c, const Tensor& bias, const Tensor& gy_c, Tensor& gx) override;
   void glu(const Tensor& x_c, const Tensor& row_mask_c, Tensor& y) override;
   void glu_backward(const Tensor& x_c, const Tensor& row_mask_c, const Tensor& gy_c, Tensor& gx) override;
   void rel_pos_softmax(const Tensor& ac_c, const Tensor& bd_c, const Tensor& mask_c, double scale,

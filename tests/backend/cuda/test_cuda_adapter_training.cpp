@@ -148,3 +148,21 @@ TEST(CudaAdapterTraining, FusedMaskedGluMatchesTheCpuForwardAndBackward) {
     EXPECT_TRUE(cudatest::all_close(xg.grad(), x.grad(), tol, tol)) << "dx " << dtype_name(dt);
   }
 }
+
+TEST(CudaAdapterTraining, FusedBiasSiluMatchesTheCpuForwardAndBackward) {
+  REQUIRE_GPU();
+  Generator g(8);
+  for (DType dt : {DType::F32, DType::F64}) {
+    Tensor x = Tensor::randn({5, 33, 704}, g, 3.0, dt).set_requires_grad(true);
+    Tensor b = Tensor::randn({704}, g, 1.0, dt).set_requires_grad(true);
+    Tensor xg = x.detach().to(kGpu).set_requires_grad(true), bg = b.detach().to(kGpu).set_requires_grad(true);
+    const Tensor r = Tensor::randn({5, 33, 704}, g, 1.0, dt);
+    const Tensor yc = ops::bias_silu(x, b), yg = ops::bias_silu(xg, bg);
+    const double tol = dt == DType::F32 ? 1e-5 : 1e-12;
+    EXPECT_TRUE(cudatest::all_close(yg, yc, tol, tol)) << dtype_name(dt);
+    ops::sum(ops::mul(yc, r)).backward();
+    ops::sum(ops::mul(yg, r.to(kGpu))).backward();
+    EXPECT_TRUE(cudatest::all_close(xg.grad(), x.grad(), tol, tol)) << "dx " << dtype_name(dt);
+    EXPECT_TRUE(cudatest::all_close(bg.grad(), b.grad(), 1e-4, 1e-4)) << "dbias " << dtype_name(dt);
+  }
+}
