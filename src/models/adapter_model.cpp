@@ -133,13 +133,7 @@ void ConformerCtcModel::prepare_full_training() {
   // BatchNorm running statistics update in place: give every buffer private, writable storage
   // (a loaded model's buffers may be the read-only mmap of its checkpoint).
   autograd::NoGradGuard ng;
-  for (auto& [n, b] : named_buffers()) {
-    Tensor copy = b.contiguous().clone();
-    auto& impl = *b.impl();
-    impl.storage = copy.impl()->storage;
-    impl.strides = copy.strides();
-    impl.offset = copy.offset();
-  }
+  for (auto& [n, b] : named_buffers()) nn::repoint(b, b.contiguous().clone());
   flatten_trainable_parameters();
 }
 
@@ -161,12 +155,7 @@ void ConformerCtcModel::flatten_trainable_parameters() {
     const int64_t n = p.numel();
     Tensor slot = flat_p.narrow(0, off, n).view(p.shape());
     slot.copy_(p.detach());
-    auto& impl = *p.impl();  // re-point the parameter at its slice, as load_state_dict does
-    impl.storage = slot.impl()->storage;
-    impl.strides = slot.strides();
-    impl.offset = slot.offset();
-    impl.grad.reset();
-    impl.grad_in_place = false;
+    nn::repoint(p, slot);  // the parameter now lives in its slice of the flat buffer
     p.set_grad_buffer(flat_g.narrow(0, off, n).view(p.shape()));
     off += n;
   }
@@ -182,8 +171,6 @@ void ConformerCtcModel::set_adapter_training_mode() {
       if (s.is_enabled(n)) s.adapter(n).train(true);
   });
 }
-
-Device ConformerCtcModel::device() const { return named_parameters().front().second.device(); }
 
 void ConformerCtcModel::to_device(Device device) {
   autograd::NoGradGuard ng;

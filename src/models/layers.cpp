@@ -26,9 +26,7 @@ Conv1d::Conv1d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t 
 }
 
 Tensor Conv1d::forward(const Tensor& x) const {
-  // A frozen 1x1 weight converted to bf16 (mixed precision) convolves in the input's dtype here.
-  const Tensor w = weight_.dtype() == x.dtype() || weight_.requires_grad() ? weight_ : weight_.to(x.dtype());
-  return ops::conv1d(x, w, bias_, stride_, padding_, groups_);
+  return ops::conv1d(x, weight_, bias_, stride_, padding_, groups_);
 }
 
 Tensor Conv1d::forward_then_affine(const Tensor& x, const Tensor& scale, const Tensor& shift) const {

@@ -88,6 +88,18 @@ void Module::to_device(Device device) {
     if (t.device() != device) repoint(t, t.detach().to(device));
 }
 
+const Tensor* Module::first_parameter() const {
+  if (!params_.empty()) return &params_.front().second;
+  for (const auto& [n, c] : children_)
+    if (const Tensor* p = c->first_parameter()) return p;
+  return nullptr;
+}
+
+Device Module::device() const {
+  const Tensor* p = first_parameter();
+  return p ? p->device() : Device::cpu();
+}
+
 void Module::visit(const std::function<void(Module&)>& fn) {
   fn(*this);
   for (auto& [n, c] : children_) c->visit(fn);

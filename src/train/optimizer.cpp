@@ -77,7 +77,7 @@ void Optimizer::run(const std::vector<Tensor>& params, const std::vector<Tensor>
     // lives, with exactly the CPU's arithmetic; one copy down for p and g, one up for p. The
     // buffer is small (adapters are < 1% of the model), so the copies cost far less than a step.
     autograd::NoGradGuard ng;
-    Tensor host_p = params[i].to(Device::cpu()).clone();
+    Tensor host_p = params[i].to(Device::cpu());  // a fresh host tensor (the source is on a device)
     const Tensor host_g = grads[i].to(Device::cpu());
     update(host_p, host_g, bufs, lr, step);
     Tensor dst = params[i];

@@ -83,8 +83,7 @@ class ConformerCtcModel : public nn::Module {
   int64_t num_trainable_parameters() const;  // elements of parameters that require grad
 
   // ---- placement and precision (GPU training) ----
-  // The device of the model's parameters. forward() moves CPU features there itself.
-  Device device() const;
+  // (device(), from nn::Module, is where the parameters live; forward() moves CPU features there.)
   // Moves every parameter and buffer to `device`; flat parameter/gradient buffers made by
   // freeze_base_for_adapters() or prepare_full_training() are rebuilt there (values kept).
   void to_device(Device device);

@@ -32,6 +32,9 @@ class Module {
   // modules' members see the moved data); gradients are dropped, so call it before making flat
   // gradient buffers.
   void to_device(Device device);
+  // The device of the first parameter (depth first; CPU for a module without any). Cheap: no
+  // names are built, so forward passes may ask.
+  Device device() const;
   // fn on this module, then on every module below it (depth first, registration order).
   void visit(const std::function<void(Module&)>& fn);
   std::vector<Tensor> parameters() const;
@@ -52,6 +55,8 @@ class Module {
   }
 
  private:
+  const Tensor* first_parameter() const;  // depth first; nullptr when there is none
+
   std::vector<std::pair<std::string, Tensor>> params_;
   std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
