@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Feature-sharding throughput: `asr-adapt shard` (1 thread and all threads) against NeMo's own
-# preprocessing (tools/nemo_preprocess_bench.py: AudioSegment + model.preprocessor) on the same
-# ~2 minutes of espeak-ng speech, in one run. Prints x real time per core for both and the ratio.
+# Feature throughput against NeMo's own preprocessing (tools/nemo_preprocess_bench.py:
+# AudioSegment + model.preprocessor) on the same espeak-ng speech, in one run, 1 thread and all:
+#  - features: bench_features, the same work as NeMo's side (read, resample, log-mels);
+#  - shard: `asr-adapt shard`, which also tokenises and writes the HDF5 shard.
+# Prints x real time per core for each and the ratios to NeMo.
 #
 #   bench/shard_throughput.sh [BUILD_DIR]        (default: build)
 #   env: MODEL (.nemo; default the Conformer-CTC test fixture), NEMO_PY (python with NeMo;
@@ -49,10 +51,19 @@ run_asr() {  # threads -> "xrt_per_core"
   done
   echo "$best"
 }
+run_features() {  # threads -> "xrt_per_core"
+  "$BUILD/bin/bench_features" --model "$MODEL" --manifest "$TMP/manifest.json" --threads "$1" --repeat "$REPEAT" |
+    sed -n 's/.*xrt_per_core=\([0-9.]*\).*/\1/p'
+}
+[[ -x $BUILD/bin/bench_features ]] || { echo "no $BUILD/bin/bench_features: build the bench targets" >&2; exit 1; }
+F1=$(run_features 1)
+FN=$(run_features "$NPROC")
 A1=$(run_asr 1)
 AN=$(run_asr "$NPROC")
-echo "asr-adapt shard  1 thread : ${A1}x real time per core"
-echo "asr-adapt shard  $NPROC threads: ${AN}x real time per core"
+echo "asr-adapt features 1 thread : ${F1}x real time per core"
+echo "asr-adapt features $NPROC threads: ${FN}x real time per core"
+echo "asr-adapt shard    1 thread : ${A1}x real time per core (features + tokenise + HDF5 write)"
+echo "asr-adapt shard    $NPROC threads: ${AN}x real time per core"
 
 # NeMo's side: made on first use (launch/nemo_venv.sh, from PyPI); skipped if that fails.
 [[ -x $NEMO_PY ]] || NEMO_PY=$(bash "$ROOT/launch/nemo_venv.sh" | tail -1) || true
@@ -61,9 +72,11 @@ if [[ -x $NEMO_PY ]]; then
         --threads 1 --repeat "$REPEAT" 2>/dev/null | sed -n 's/.*xrt_per_core=\([0-9.]*\).*/\1/p')
   NN=$("$NEMO_PY" "$ROOT/tools/nemo_preprocess_bench.py" --model "$MODEL" --manifest "$TMP/manifest.json" \
         --threads "$NPROC" --repeat "$REPEAT" 2>/dev/null | sed -n 's/.*xrt_per_core=\([0-9.]*\).*/\1/p')
-  echo "NeMo preprocessor 1 thread : ${N1}x real time per core"
-  echo "NeMo preprocessor $NPROC workers: ${NN}x real time per core"
-  echo "ratio asr-adapt / NeMo: 1 thread $(python3 -c "print(round($A1 / $N1, 2))"), $NPROC threads $(python3 -c "print(round($AN / $NN, 2))")"
+  echo "NeMo preprocessor  1 thread : ${N1}x real time per core"
+  echo "NeMo preprocessor  $NPROC workers: ${NN}x real time per core"
+  ratio() { python3 -c "print(round($1 / $2, 2))"; }
+  echo "ratio features / NeMo: 1 thread $(ratio "$F1" "$N1"), $NPROC threads $(ratio "$FN" "$NN")"
+  echo "ratio shard / NeMo:    1 thread $(ratio "$A1" "$N1"), $NPROC threads $(ratio "$AN" "$NN")"
 else
   echo "NeMo: skipped (no $NEMO_PY)"
 fi

@@ -86,6 +86,11 @@ Audio read_open_file(SNDFILE* file, const SF_INFO& info, const std::string& path
   // Read in chunks rather than trusting the header's frame count (truncated files).
   // numpy's mean(axis=-1) on f32: f32 sum in channel order, then divide by the count.
   std::vector<float> mono;
+  // The header's count sizes the buffer once (a growing vector faults in fresh pages per copy);
+  // it is only a hint: a truncated file reads fewer samples, a lying one grows as before.
+  int64_t expect = info.frames > start ? info.frames - start : 0;
+  if (wanted >= 0) expect = std::min(expect, wanted);
+  mono.reserve(static_cast<size_t>(std::min(expect, max_frames)));
   const int64_t chunk_frames = std::max<int64_t>(1, 65536 / channels);  // up to 1024 channels
   std::vector<float> chunk(static_cast<size_t>(chunk_frames * channels));
   const float count = static_cast<float>(channels);

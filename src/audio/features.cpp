@@ -10,6 +10,7 @@
 
 #include "asr/audio/filterbank.h"
 #include "stft.h"
+#include "vec_log.h"
 
 namespace asr::audio {
 namespace {
@@ -130,11 +131,14 @@ void FeatureExtractor::compute_into(const std::vector<float>& x, int64_t frames,
     if (!legacy)
       for (int64_t i = L; i < Lp; ++i) sig[i] = 0.0f;
   } else {
-    std::vector<float> y(static_cast<size_t>(L));
-    emphasise([&](int64_t i) { return x[i]; }, L, y.data());
-    for (int64_t i = 0; i < Lp; ++i) {
-      const int64_t j = i - pad_;
-      sig[i] = (j >= 0 && j < L) ? y[j] : (legacy ? y[reflect_index(j, L)] : 0.0f);
+    // Emphasise straight into the middle (plain arrays, so the loop vectorises); only the two
+    // pads are filled separately.
+    float* mid = sig.data() + pad_;
+    mid[0] = x[0];
+    for (int64_t i = 1; i < L; ++i) mid[i] = x[i] - preemph * x[i - 1];
+    if (legacy) {
+      for (int64_t i = 0; i < pad_; ++i) sig[i] = mid[reflect_index(i - pad_, L)];
+      for (int64_t i = pad_ + L; i < Lp; ++i) sig[i] = mid[reflect_index(i - pad_, L)];
     }
   }
 
@@ -142,31 +146,45 @@ void FeatureExtractor::compute_into(const std::vector<float>& x, int64_t frames,
   const int64_t wleft = (n_fft_ - win_length_) / 2;  // torch centres a short window in n_fft
   detail::FftwBuffer buf = detail::fftw_floats(n_fft_), spec = detail::fftw_floats(2 * bins);
   std::fill(buf.get(), buf.get() + n_fft_, 0.0f);
-  std::vector<float> power(static_cast<size_t>(bins));
+  // Frames go through the mel filters kFrames at a time: power is [bins][kFrames], so the
+  // inner loop runs across frames (vector lanes) with each frame's sum in the same order as one
+  // frame at a time.
+  constexpr int64_t kFrames = 8;
+  std::vector<float> power(static_cast<size_t>(bins * kFrames), 0.0f);
   const float guard = static_cast<float>(c.log_zero_guard_value);
   const bool clamp = c.log_zero_guard_type == "clamp";
   const bool square = c.mag_power == 2.0;
   const float mag_power = static_cast<float>(c.mag_power);
 
-  for (int64_t t = 0; t < frames; ++t) {
-    const float* frame = sig.data() + t * hop_ + wleft;
-    for (int64_t n = 0; n < win_length_; ++n) buf[wleft + n] = frame[n] * window_[n];
-    fft_->forward(buf.get(), spec.get());
-    for (int64_t k = 0; k < bins; ++k) {
-      const float re = spec[2 * k], im = spec[2 * k + 1];
-      const float mag = std::sqrt(re * re + im * im);  // torch: sqrt(re^2 + im^2), then pow
-      power[k] = square ? mag * mag : std::pow(mag, mag_power);
+  for (int64_t t0 = 0; t0 < frames; t0 += kFrames) {
+    const int64_t nf = std::min(kFrames, frames - t0);
+    for (int64_t f = 0; f < nf; ++f) {
+      const float* frame = sig.data() + (t0 + f) * hop_ + wleft;
+      for (int64_t n = 0; n < win_length_; ++n) buf[wleft + n] = frame[n] * window_[n];
+      fft_->forward(buf.get(), spec.get());
+      for (int64_t k = 0; k < bins; ++k) {
+        const float re = spec[2 * k], im = spec[2 * k + 1];
+        const float mag = std::sqrt(re * re + im * im);  // torch: sqrt(re^2 + im^2), then pow
+        power[k * kFrames + f] = square ? mag * mag : std::pow(mag, mag_power);
+      }
     }
     for (int64_t m = 0; m < n_mels; ++m) {
       const float* fb = filterbank_.data() + m * bins;
-      double acc = 0.0;
-      for (int64_t k = mel_ranges_[m].first; k < mel_ranges_[m].second; ++k)
-        acc += static_cast<double>(fb[k]) * power[k];
-      float v = static_cast<float>(acc);
-      if (c.log) v = clamp ? std::log(std::max(v, guard)) : std::log(v + guard);
-      out[m * frames + t] = v;
+      double acc[kFrames] = {};
+      for (int64_t k = mel_ranges_[m].first; k < mel_ranges_[m].second; ++k) {
+        const double w = fb[k];
+        const float* p = power.data() + k * kFrames;
+        for (int64_t f = 0; f < kFrames; ++f) acc[f] += w * p[f];
+      }
+      float* dst = out + m * frames + t0;
+      for (int64_t f = 0; f < nf; ++f) {
+        const float v = static_cast<float>(acc[f]);
+        dst[f] = !c.log ? v : clamp ? std::max(v, guard) : v + guard;
+      }
     }
   }
+  // The logs of all frames in one vectorised pass.
+  if (c.log) detail::log_floats(out, out, n_mels * frames);
 
   // normalize_batch over the valid frames; unbiased std (NaN for one frame -> 0), + 1e-5.
   auto normalise = [&](float* row, int64_t count) {
