@@ -92,20 +92,21 @@ Audio read_open_file(SNDFILE* file, const SF_INFO& info, const std::string& path
   if (wanted >= 0) expect = std::min(expect, wanted);
   mono.reserve(static_cast<size_t>(std::min(expect, max_frames)));
   const int64_t chunk_frames = std::max<int64_t>(1, 65536 / channels);  // up to 1024 channels
-  std::vector<float> chunk(static_cast<size_t>(chunk_frames * channels));
+  std::vector<float> chunk(channels > 1 ? static_cast<size_t>(chunk_frames * channels) : 0);
   const float count = static_cast<float>(channels);
   int64_t got = 0;
   while (wanted < 0 || got < wanted) {
     sf_count_t ask = chunk_frames;
     if (wanted >= 0) ask = std::min<sf_count_t>(ask, wanted - got);
-    const sf_count_t n = sf_readf_float(file, chunk.data(), ask);
+    // A mono file reads straight into the output; more channels go through `chunk`.
+    if (channels == 1) mono.resize(static_cast<size_t>(got + ask));
+    const sf_count_t n = sf_readf_float(file, channels == 1 ? mono.data() + got : chunk.data(), ask);
+    if (channels == 1) mono.resize(static_cast<size_t>(got + std::max<sf_count_t>(n, 0)));
     if (n <= 0) break;
     if (got + n > max_frames)
       fail(path, str_cat("longer than ", kMaxSeconds, " s, the most this reader loads at once (cut it, or pass "
                          "an offset and duration)"));
-    if (channels == 1) {
-      mono.insert(mono.end(), chunk.begin(), chunk.begin() + n);
-    } else {
+    if (channels > 1) {
       for (sf_count_t i = 0; i < n; ++i) {
         const float* s = chunk.data() + i * channels;
         float acc = s[0];

@@ -187,15 +187,23 @@ void FeatureExtractor::compute_into(const std::vector<float>& x, int64_t frames,
   if (c.log) detail::log_floats(out, out, n_mels * frames);
 
   // normalize_batch over the valid frames; unbiased std (NaN for one frame -> 0), + 1e-5.
+  // Sums in double over four interleaved accumulators (a single one is a chain of dependent
+  // adds), combined as (s0 + s1) + (s2 + s3): a fixed order, so the result is deterministic.
+  auto sum4 = [](const float* row, int64_t count, auto term) {
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    int64_t i = 0;
+    for (; i + 4 <= count; i += 4)
+      for (int j = 0; j < 4; ++j) s[j] += term(row[i + j]);
+    for (; i < count; ++i) s[0] += term(row[i]);
+    return (s[0] + s[1]) + (s[2] + s[3]);
+  };
   auto normalise = [&](float* row, int64_t count) {
-    double sum = 0.0;
-    for (int64_t i = 0; i < count; ++i) sum += row[i];
+    const double sum = sum4(row, count, [](float v) { return static_cast<double>(v); });
     const float mean = static_cast<float>(sum / static_cast<double>(count));
-    double ss = 0.0;
-    for (int64_t i = 0; i < count; ++i) {
-      const double d = static_cast<double>(row[i]) - mean;
-      ss += d * d;
-    }
+    const double ss = sum4(row, count, [mean](float v) {
+      const double d = static_cast<double>(v) - mean;
+      return d * d;
+    });
     const float sd =
         count > 1 ? static_cast<float>(std::sqrt(ss / static_cast<double>(count - 1))) : 0.0f;
     const float denom = sd + 1e-5f;
