@@ -92,9 +92,9 @@ TEST(TrainerDist, TwoRanksMatchOneRankWithTheSameGlobalBatch) {
 
 TEST(TrainerDist, ACheckpointOfTwoRanksResumesOnOneAndSaysSo) {
   const std::string run = test::temp_path("dist_resize");
-  ASSERT_TRUE(asr::test::run_self_under_mpirun("TrainerDistChild.*", "ASR_TEST_RUN_DIR=" + run + " ASR_TEST_SHARDS=" +
-                                                                        test::fixture_shards())
-                  .ok);
+  const auto [ok, out] = asr::test::run_self_under_mpirun(
+      "TrainerDistChild.*", "ASR_TEST_RUN_DIR=" + run + " ASR_TEST_SHARDS=" + test::fixture_shards());
+  ASSERT_TRUE(ok) << out;
   train::ExperimentConfig c = dist_experiment(run);
   c.trainer.max_steps = kSteps + 2;
   testing::internal::CaptureStderr();

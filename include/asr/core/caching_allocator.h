@@ -2,9 +2,11 @@
 // The free-list cache shared by the CPU and CUDA allocators: blocks are rounded up to a size
 // class (powers of two from `min_block` up to 1 MiB, then multiples of `large_granule`) and kept on
 // a per-class free list when released, so a warm training step reuses the same blocks instead of
-// calling malloc/cudaMalloc. A device supplies only the raw allocation calls.
+// calling malloc/cudaMalloc. A large request may take a cached block up to an eighth larger. The
+// cache holds at most 1.5x the peak working set. A device supplies only the raw allocation calls.
 #include <map>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "asr/core/allocator.h"
@@ -40,6 +42,7 @@ class CachingAllocator : public Allocator {
   size_t min_block_, large_granule_;
   mutable std::mutex mu_;
   std::map<size_t, std::vector<void*>> free_;
+  std::unordered_map<void*, size_t> oversized_;  // blocks handed out for a smaller class: their own
   AllocatorStats stats_;
 };
 

@@ -11,7 +11,7 @@ namespace {
 
 constexpr bool exp_based(UnaryOp o) { return o == UnaryOp::Exp || o == UnaryOp::Sigmoid || o == UnaryOp::Silu; }
 
-// y = op(x) for the exp-based ops on contiguous f32, four lanes at a time, the elements split
+// y = op(x) for the exp-based ops on contiguous f32, eight (AVX2) or four (SSE2) lanes at a time, the elements split
 // across the threads in multiples of four.
 // Calls fn(i0, i1) on each thread for its own range of [0, n), split in multiples of four so
 // only the last range has a partial block of lanes (one thread when n is small).
@@ -28,34 +28,15 @@ void split_in_blocks_of_four(int64_t n, Fn fn) {
 
 template <UnaryOp O>
 void exp_based_unary(const float* x, float* y, int64_t n) {
-  const __m128 one = _mm_set1_ps(1.0f);
-  split_in_blocks_of_four(n, [&](int64_t i0, int64_t i1) {
-    if constexpr (O == UnaryOp::Exp)
-      map_exp(x + i0, y + i0, i1 - i0, 1.0f, [](__m128 e, __m128) { return e; });
-    else if constexpr (O == UnaryOp::Sigmoid)
-      map_exp(x + i0, y + i0, i1 - i0, -1.0f, [&](__m128 e, __m128) { return _mm_div_ps(one, _mm_add_ps(one, e)); });
-    else
-      map_exp(x + i0, y + i0, i1 - i0, -1.0f, [&](__m128 e, __m128 v) { return _mm_div_ps(v, _mm_add_ps(one, e)); });
-  });
+  constexpr lanes::ExpMap kind = O == UnaryOp::Exp       ? lanes::ExpMap::Exp
+                                 : O == UnaryOp::Sigmoid ? lanes::ExpMap::Sigmoid
+                                                         : lanes::ExpMap::Silu;
+  split_in_blocks_of_four(n, [&](int64_t i0, int64_t i1) { vec::exp_map(kind, x + i0, y + i0, i1 - i0); });
 }
 
-// gx = gy * s * (1 + x (1 - s)) with s = sigmoid(x), one pass, four lanes at a time.
+// gx = gy * s * (1 + x (1 - s)) with s = sigmoid(x), one pass.
 void silu_backward_f32(const float* x, const float* gy, float* gx, int64_t n) {
-  const __m128 one = _mm_set1_ps(1.0f);
-  auto lanes = [&](__m128 xv, __m128 gv) {
-    const __m128 s = _mm_div_ps(one, _mm_add_ps(one, exp_ps(_mm_sub_ps(_mm_setzero_ps(), xv))));
-    return _mm_mul_ps(gv, _mm_mul_ps(s, _mm_add_ps(one, _mm_mul_ps(xv, _mm_sub_ps(one, s)))));
-  };
-  split_in_blocks_of_four(n, [&](int64_t i0, int64_t i1) {
-    int64_t i = i0;
-    for (; i + 4 <= i1; i += 4) _mm_storeu_ps(gx + i, lanes(_mm_loadu_ps(x + i), _mm_loadu_ps(gy + i)));
-    if (i < i1) {
-      float xb[4] = {0, 0, 0, 0}, gb[4] = {0, 0, 0, 0}, out[4];
-      for (int64_t j = i; j < i1; ++j) xb[j - i] = x[j], gb[j - i] = gy[j];
-      _mm_storeu_ps(out, lanes(_mm_loadu_ps(xb), _mm_loadu_ps(gb)));
-      for (int64_t j = i; j < i1; ++j) gx[j] = out[j - i];
-    }
-  });
+  split_in_blocks_of_four(n, [&](int64_t i0, int64_t i1) { vec::silu_backward(x + i0, gy + i0, gx + i0, i1 - i0); });
 }
 
 }  // namespace

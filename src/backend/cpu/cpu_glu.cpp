@@ -1,6 +1,6 @@
 // Fused activations: GLU over the last dim with a row mask (Backend::glu) and silu after a bias
 // (Backend::bias_silu). One pass forward, one backward, rows split across threads; f32 takes the
-// sigmoid four lanes at a time (the SSE2 exp).
+// sigmoid eight or four lanes at a time (vec::, AVX2 or SSE2).
 #include <cstring>
 
 #include "asr/backend/pointwise_math.h"
@@ -12,10 +12,7 @@ namespace asr::cpu {
 namespace {
 
 // s[j] = sigmoid(b[j]) for j < h.
-void sigmoid_row(const float* b, float* s, int64_t h) {
-  const __m128 one = _mm_set1_ps(1.0f);
-  map_exp(b, s, h, -1.0f, [&](__m128 e, __m128) { return _mm_div_ps(one, _mm_add_ps(one, e)); });
-}
+void sigmoid_row(const float* b, float* s, int64_t h) { vec::exp_map(lanes::ExpMap::Sigmoid, b, s, h); }
 void sigmoid_row(const double* b, double* s, int64_t h) {
   for (int64_t j = 0; j < h; ++j) s[j] = 1.0 / (1.0 + pointwise::m_exp(-b[j]));
 }
@@ -55,24 +52,9 @@ void glu_rows(const Tensor& x_c, const Tensor& row_mask_c, const Tensor* gy_c, T
   }
 }
 
-// Row r of y = silu(x + bias) (forward) or gx = gy * silu'(x + bias) (gy given), f32 lanes of four.
+// Row r of y = silu(x + bias) (forward) or gx = gy * silu'(x + bias) (gy given).
 void bias_silu_row(const float* x, const float* b, const float* gy, float* out, int64_t n) {
-  const __m128 one = _mm_set1_ps(1.0f);
-  auto lanes = [&](__m128 xv, __m128 bv, __m128 gv) {
-    const __m128 z = _mm_add_ps(xv, bv);
-    const __m128 s = _mm_div_ps(one, _mm_add_ps(one, exp_ps(_mm_sub_ps(_mm_setzero_ps(), z))));
-    if (!gy) return _mm_mul_ps(z, s);
-    return _mm_mul_ps(gv, _mm_mul_ps(s, _mm_add_ps(one, _mm_mul_ps(z, _mm_sub_ps(one, s)))));
-  };
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4)
-    _mm_storeu_ps(out + i, lanes(_mm_loadu_ps(x + i), _mm_loadu_ps(b + i), gy ? _mm_loadu_ps(gy + i) : one));
-  if (i < n) {
-    float xb[4] = {0, 0, 0, 0}, bb[4] = {0, 0, 0, 0}, gb[4] = {0, 0, 0, 0}, o[4];
-    for (int64_t j = i; j < n; ++j) xb[j - i] = x[j], bb[j - i] = b[j], gb[j - i] = gy ? gy[j] : 0.0f;
-    _mm_storeu_ps(o, lanes(_mm_loadu_ps(xb), _mm_loadu_ps(bb), _mm_loadu_ps(gb)));
-    for (int64_t j = i; j < n; ++j) out[j] = o[j - i];
-  }
+  vec::bias_silu(x, b, gy, out, n);
 }
 void bias_silu_row(const double* x, const double* b, const double* gy, double* out, int64_t n) {
   for (int64_t j = 0; j < n; ++j) {

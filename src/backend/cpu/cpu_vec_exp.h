@@ -1,45 +1,49 @@
 #pragma once
 // e^x for f32 four lanes at a time with SSE2 (the x86-64 baseline, so every build has it). libm's
 // expf is one call per element, and the exp-based activations (Silu, Sigmoid, Exp) and softmax
-// were a fifth of a forward pass. x = n ln2 + r with |r| <= ln2/2; e^r by Cephes' degree-6
-// polynomial (within 2 ulp of e^x); 2^n applied as two factors so that n in [-150, 128] stays
-// representable. Overflow gives +inf, x < -104 gives 0, NaN stays NaN, as expf.
+// were a fifth of a forward pass. The algorithm is lanes::exp (cpu_vec_lanes.h), shared with
+// the AVX2 kernels: within 2 ulp of e^x; overflow gives +inf, x < -104 gives 0, NaN stays NaN.
 #include <emmintrin.h>
 
 #include <cmath>
 #include <cstdint>
 
+#include "cpu_vec_lanes.h"
+
 namespace asr::cpu {
 
-inline __m128 exp_ps(__m128 x) {
-  const __m128 hi = _mm_set1_ps(88.8f), lo = _mm_set1_ps(-104.0f);
-  const __m128 nan_mask = _mm_cmpunord_ps(x, x);
-  const __m128 over = _mm_cmpgt_ps(x, _mm_set1_ps(88.72283905f));
-  const __m128 xc = _mm_max_ps(_mm_min_ps(x, hi), lo);  // NaN lanes become lo (fixed below)
-  const __m128 t = _mm_add_ps(_mm_mul_ps(xc, _mm_set1_ps(1.44269504088896341f)), _mm_set1_ps(0.5f));
-  __m128i n = _mm_cvttps_epi32(t);
-  const __m128 fn0 = _mm_cvtepi32_ps(n);
-  const __m128 fix = _mm_and_ps(_mm_cmpgt_ps(fn0, t), _mm_set1_ps(1.0f));  // floor for t < 0
-  const __m128 fn = _mm_sub_ps(fn0, fix);
-  n = _mm_cvtps_epi32(fn);
-  __m128 r = _mm_sub_ps(xc, _mm_mul_ps(fn, _mm_set1_ps(0.693359375f)));
-  r = _mm_sub_ps(r, _mm_mul_ps(fn, _mm_set1_ps(-2.12194440e-4f)));
-  const __m128 z = _mm_mul_ps(r, r);
-  __m128 p = _mm_set1_ps(1.9875691500e-4f);
-  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.3981999507e-3f));
-  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(8.3334519073e-3f));
-  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(4.1665795894e-2f));
-  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(1.6666665459e-1f));
-  p = _mm_add_ps(_mm_mul_ps(p, r), _mm_set1_ps(5.0000001201e-1f));
-  p = _mm_add_ps(_mm_add_ps(_mm_mul_ps(p, z), r), _mm_set1_ps(1.0f));
-  const __m128i half = _mm_srai_epi32(n, 1);  // floor(n / 2); the rest, n - half, is in [-75, 64]
-  const __m128i bias = _mm_set1_epi32(127);
-  const __m128 s1 = _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(half, bias), 23));
-  const __m128 s2 = _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_sub_epi32(n, half), bias), 23));
-  __m128 y = _mm_mul_ps(_mm_mul_ps(p, s1), s2);
-  y = _mm_or_ps(_mm_and_ps(over, _mm_set1_ps(__builtin_inff())), _mm_andnot_ps(over, y));
-  return _mm_or_ps(_mm_and_ps(nan_mask, x), _mm_andnot_ps(nan_mask, y));
-}
+// Four f32 lanes, SSE2: the lane type of the generic kernels on every x86-64 machine.
+struct Sse2Lanes {
+  using V = __m128;
+  using I = __m128i;
+  static constexpr int64_t kWidth = 4;
+  static V set1(float v) { return _mm_set1_ps(v); }
+  static V zero() { return _mm_setzero_ps(); }
+  static V add(V a, V b) { return _mm_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm_div_ps(a, b); }
+  static V min(V a, V b) { return _mm_min_ps(a, b); }
+  static V max(V a, V b) { return _mm_max_ps(a, b); }
+  static V gt(V a, V b) { return _mm_cmpgt_ps(a, b); }
+  static V unord(V a, V b) { return _mm_cmpunord_ps(a, b); }
+  static V and_(V a, V b) { return _mm_and_ps(a, b); }
+  static V or_(V a, V b) { return _mm_or_ps(a, b); }
+  static V andnot(V a, V b) { return _mm_andnot_ps(a, b); }
+  static I cvtt(V a) { return _mm_cvttps_epi32(a); }
+  static I cvt(V a) { return _mm_cvtps_epi32(a); }
+  static V to_float(I a) { return _mm_cvtepi32_ps(a); }
+  static I i_set1(int v) { return _mm_set1_epi32(v); }
+  static I i_add(I a, I b) { return _mm_add_epi32(a, b); }
+  static I i_sub(I a, I b) { return _mm_sub_epi32(a, b); }
+  static I i_srai1(I a) { return _mm_srai_epi32(a, 1); }
+  static I i_shl23(I a) { return _mm_slli_epi32(a, 23); }
+  static V as_float(I a) { return _mm_castsi128_ps(a); }
+  static V load(const float* p) { return _mm_loadu_ps(p); }
+  static void store(float* p, V v) { _mm_storeu_ps(p, v); }
+};
+
+inline __m128 exp_ps(__m128 x) { return lanes::exp<Sse2Lanes>(x); }
 
 // dst[i] = f(e^(sign * src[i]), src[i]) for i < n, in lanes of four (the tail through a padded
 // block, so every element takes the same path). f works on __m128 values.
@@ -91,3 +95,15 @@ inline double exp_shifted_sum(const double* x, double shift, double* out, int64_
 }
 
 }  // namespace asr::cpu
+
+namespace asr::cpu::vec {
+// The exp-based f32 kernels, eight lanes (AVX2) where the CPU has them, four (SSE2) otherwise;
+// bit-identical either way (cpu_vec_dispatch.cpp).
+void exp_map(lanes::ExpMap kind, const float* x, float* y, int64_t n);
+void silu_backward(const float* x, const float* gy, float* gx, int64_t n);
+void bias_silu(const float* x, const float* bias, const float* gy, float* out, int64_t n);
+// The same kernels at four lanes whatever the CPU (the reference the AVX2 ones are tested against).
+void exp_map_sse2(lanes::ExpMap kind, const float* x, float* y, int64_t n);
+void silu_backward_sse2(const float* x, const float* gy, float* gx, int64_t n);
+void bias_silu_sse2(const float* x, const float* bias, const float* gy, float* out, int64_t n);
+}  // namespace asr::cpu::vec
