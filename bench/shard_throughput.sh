@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Feature throughput against NeMo's own preprocessing (tools/nemo_preprocess_bench.py:
 # AudioSegment + model.preprocessor) on the same espeak-ng speech, in one run, 1 thread and all:
-#  - features: bench_features, the same work as NeMo's side (read, resample, log-mels);
+#  - features: bench_features, the same work as NeMo's side (read, resample, log-mels), with its
+#    arithmetic rate as a fraction of the sgemm peak measured here (bench_sgemm_peak);
 #  - shard: `asr-adapt shard`, which also tokenises and writes the HDF5 shard.
 # Prints x real time per core for each and the ratios to NeMo.
 #
@@ -51,17 +52,22 @@ run_asr() {  # threads -> "xrt_per_core"
   done
   echo "$best"
 }
-run_features() {  # threads -> "xrt_per_core"
+run_features() {  # threads -> "xrt_per_core gflops"
   "$BUILD/bin/bench_features" --model "$MODEL" --manifest "$TMP/manifest.json" --threads "$1" --repeat "$REPEAT" |
-    sed -n 's/.*xrt_per_core=\([0-9.]*\).*/\1/p'
+    sed -n 's/.*xrt_per_core=\([0-9.]*\) gflops=\([0-9.]*\).*/\1 \2/p'
 }
 [[ -x $BUILD/bin/bench_features ]] || { echo "no $BUILD/bin/bench_features: build the bench targets" >&2; exit 1; }
-F1=$(run_features 1)
-FN=$(run_features "$NPROC")
+# The feature arithmetic (bench_features' count) against the raw sgemm rate of as many threads.
+P1=$("$BUILD/bin/bench_sgemm_peak" --threads 1 | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p')
+PN=$("$BUILD/bin/bench_sgemm_peak" --threads "$NPROC" | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p')
+read -r F1 G1 <<< "$(run_features 1)"
+read -r FN GN <<< "$(run_features "$NPROC")"
 A1=$(run_asr 1)
 AN=$(run_asr "$NPROC")
-echo "asr-adapt features 1 thread : ${F1}x real time per core"
-echo "asr-adapt features $NPROC threads: ${FN}x real time per core"
+pct() { python3 -c "print(round(100 * $1 / $2, 1))"; }
+echo "sgemm peak: 1 thread $P1 GFLOP/s, $NPROC threads $PN GFLOP/s"
+echo "asr-adapt features 1 thread : ${F1}x real time per core, $G1 GFLOP/s = $(pct "$G1" "$P1")% of the sgemm peak"
+echo "asr-adapt features $NPROC threads: ${FN}x real time per core, $GN GFLOP/s = $(pct "$GN" "$PN")% of the sgemm peak"
 echo "asr-adapt shard    1 thread : ${A1}x real time per core (features + tokenise + HDF5 write)"
 echo "asr-adapt shard    $NPROC threads: ${AN}x real time per core"
 

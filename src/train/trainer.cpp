@@ -348,13 +348,18 @@ TrainResult run_training(const ExperimentConfig& config, const TrainOptions& opt
   // ---- the loop: one optimizer step per iteration ----
   double step_time = 0;
   int64_t timed_steps = 0;
-  double window_loss = 0, window_audio = 0, window_time = 0, window_reduce = 0;
+  double window_loss = 0, window_audio = 0, window_time = 0, window_reduce = 0, window_gemm_flops = 0;
   int64_t window_steps = 0;
   bool out_of_data = false;
+  // The device backend's GEMM FLOP counter (this rank's matrix work; on CUDA the convolutions are
+  // not GEMMs and not counted): train/gemm_gflop_per_step and train/gemm_gflops_per_second, for
+  // comparing with the machine's GEMM peak (bench/dist_throughput.sh).
+  const BackendStats& gemm_counter = backend_for(device).stats();
   const int64_t accumulate = c.trainer.accumulate_grad_batches;
   const double inv_accumulate = 1.0 / static_cast<double>(accumulate);
   while (st.step < total_steps && !out_of_data) {
     const auto t_step = Clock::now();
+    const uint64_t gemm_flops_before = gemm_counter.gemm_flops;
     double step_loss = 0, step_audio = 0;
     bool finite = true;
     model.zero_grad();
@@ -429,6 +434,7 @@ TrainResult run_training(const ExperimentConfig& config, const TrainOptions& opt
       window_loss += step_loss;
       window_audio += step_audio;
       window_time += dt;
+      window_gemm_flops += static_cast<double>(gemm_counter.gemm_flops - gemm_flops_before);
       ++window_steps;
       logs.progress(st.step, window_loss / window_steps, lr, window_audio / std::max(window_time, 1e-9));
 
@@ -438,6 +444,8 @@ TrainResult run_training(const ExperimentConfig& config, const TrainOptions& opt
                                         {"train/lr", lr},
                                         {"train/grad_norm", grad_norm_value},
                                         {"train/audio_seconds_per_second", window_audio / std::max(window_time, 1e-9)},
+                                        {"train/gemm_gflop_per_step", window_gemm_flops / 1e9 / window_steps},
+                                        {"train/gemm_gflops_per_second", window_gemm_flops / 1e9 / std::max(window_time, 1e-9)},
                                         {"train/skipped_steps", static_cast<double>(st.skipped_steps)}};
         if (world > 1) {
           m["dist/bytes_all_reduced_per_step"] = static_cast<double>(result.bytes_all_reduced_per_step);
@@ -447,7 +455,7 @@ TrainResult run_training(const ExperimentConfig& config, const TrainOptions& opt
         logs.plain(fmt::format("step {}/{} | loss {:.4f} | lr {:.3e} | grad norm {:.3f} | {:.1f} audio-s/s", st.step,
                                total_steps, window_loss / window_steps, lr, grad_norm_value,
                                window_audio / std::max(window_time, 1e-9)));
-        window_loss = window_audio = window_time = window_reduce = 0;
+        window_loss = window_audio = window_time = window_reduce = window_gemm_flops = 0;
         window_steps = 0;
       }
       const bool validate_now = !c.data.validation.empty() &&

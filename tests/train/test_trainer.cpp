@@ -12,6 +12,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "asr/autograd/node.h"
 #include "asr/backend/backend.h"
 #include "support/emulated_cuda.h"
@@ -82,6 +84,34 @@ TEST(Trainer, AdaptersLearnTheFixtureAudioAndTheBaseIsRecoverable) {
   // Training never wrote to the frozen weights.
   EXPECT_EQ(models::base_model_fingerprint(io::load_model_file(c.model.path).weights),
             models::base_model_fingerprint(base_file.weights));
+}
+
+TEST(Trainer, MetricsReportTheGemmWorkOfEachLoggingWindow) {
+  // train/gemm_gflops_per_second: the backend's GEMM FLOP counter over the window's step time.
+  const std::string run = test::temp_path("train_gemm_rate");
+  train::ExperimentConfig c = test::tiny_adapter_experiment(run, 4);
+  c.trainer.log_every_n_steps = 2;
+  c.data.validation.clear();  // every counted FLOP is then a training step's
+  const uint64_t flops_before = backend_for(Device::cpu()).stats().gemm_flops;
+  const train::TrainResult r = train::train(c);
+  const double gflop = static_cast<double>(backend_for(Device::cpu()).stats().gemm_flops - flops_before) / 1e9;
+  ASSERT_EQ(r.steps, 4);
+  std::ifstream in(run + "/metrics.jsonl");
+  double logged_gflop = 0;
+  int windows = 0;
+  for (std::string line; std::getline(in, line);) {
+    const auto row = nlohmann::json::parse(line);
+    if (!row.contains("train/loss")) continue;
+    ++windows;
+    const double per_step = row.at("train/gemm_gflop_per_step").get<double>();
+    const double rate = row.at("train/gemm_gflops_per_second").get<double>();
+    EXPECT_GT(per_step, 0.0) << line;
+    EXPECT_GT(rate, 0.0) << line;
+    logged_gflop += 2 * per_step;  // two steps per window
+  }
+  EXPECT_EQ(windows, 2);
+  // The windows' work adds up to every GEMM FLOP the run did: no window counted twice or missed.
+  EXPECT_NEAR(logged_gflop, gflop, 1e-9 * gflop);
 }
 
 TEST(Trainer, ResumedRunIsBitwiseIdenticalToAnUninterruptedOne) {
