@@ -10,6 +10,8 @@ BUILD_DIR=$(realpath "${1:-build}")
 STEPS=${2:-60}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$BUILD_DIR/bin/asr-adapt
+source "$SRC/bench/ensure_built.sh"
+ensure_built "$BUILD_DIR" asr-adapt bench_sgemm_peak
 MODEL=$SRC/tests/fixtures/nemo/conformer_ctc.nemo
 WORK=$(mktemp -d /tmp/asr_dist_bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

@@ -18,7 +18,8 @@ NEMO_PY=${NEMO_PY:-$ROOT/.venv-nemo/bin/python}
 AUDIO_SECONDS=${AUDIO_SECONDS:-120}
 REPEAT=${REPEAT:-3}
 NPROC=$(nproc)
-[[ -x $BIN ]] || { echo "no $BIN: build asr-adapt first" >&2; exit 1; }
+source "$ROOT/bench/ensure_built.sh"
+ensure_built "$BUILD" asr-adapt bench_features bench_sgemm_peak
 command -v espeak-ng >/dev/null || { echo "espeak-ng is needed to make the audio" >&2; exit 1; }
 
 TMP=$(mktemp -d)
@@ -56,7 +57,6 @@ run_features() {  # threads -> "xrt_per_core gflops"
   "$BUILD/bin/bench_features" --model "$MODEL" --manifest "$TMP/manifest.json" --threads "$1" --repeat "$REPEAT" |
     sed -n 's/.*xrt_per_core=\([0-9.]*\) gflops=\([0-9.]*\).*/\1 \2/p'
 }
-[[ -x $BUILD/bin/bench_features ]] || { echo "no $BUILD/bin/bench_features: build the bench targets" >&2; exit 1; }
 # The feature arithmetic (bench_features' count) against the raw sgemm rate of as many threads.
 P1=$("$BUILD/bin/bench_sgemm_peak" --threads 1 | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p')
 PN=$("$BUILD/bin/bench_sgemm_peak" --threads "$NPROC" | sed -n 's/.*gflops=\([0-9.]*\).*/\1/p')

@@ -20,9 +20,8 @@ STEP_BIN=$BUILD/bin/bench_train_step
 PEAK_BIN=$BUILD/bin/bench_sgemm_peak
 case $WHAT in step|infer) MODES=("$WHAT") ;; all) MODES=(step infer) ;;
   *) echo "usage: bench/vs_pytorch.sh [step|infer|all] [BUILD_DIR]" >&2; exit 2 ;; esac
-for b in "$STEP_BIN" "$PEAK_BIN"; do
-  [[ -x $b ]] || { echo "vs_pytorch: no $b (build with -DASR_BUILD_BENCH=ON)" >&2; exit 1; }
-done
+source "$ROOT/bench/ensure_built.sh"
+ensure_built "$BUILD" bench_train_step bench_sgemm_peak
 # NeMo's side needs a Python with NeMo 3.0: made on first use (launch/nemo_venv.sh, from PyPI).
 if [[ ! -x $NEMO_PY ]]; then NEMO_PY=$(bash "$ROOT/launch/nemo_venv.sh" | tail -1); fi
 
