@@ -52,7 +52,7 @@ TEST_F(ExpKernelsAvx2, GiveTheSameBitsAsTheSse2Kernels) {
     size_t at = 0;
     for (auto kind : {lanes::ExpMap::Exp, lanes::ExpMap::Sigmoid, lanes::ExpMap::Silu}) {
       vec::exp_map_sse2(kind, x.data(), want.data(), static_cast<int64_t>(n));
-      avx2::exp_map(static_cast<int>(kind), x.data(), got.data(), static_cast<int64_t>(n));
+      avx2::exp_map(kind, x.data(), got.data(), static_cast<int64_t>(n));
       EXPECT_TRUE(same_bits(want, got, &at)) << "exp_map kind " << static_cast<int>(kind) << " n " << n << " at "
                                              << at << ": x " << x[at] << " sse2 " << want[at] << " avx2 " << got[at];
     }

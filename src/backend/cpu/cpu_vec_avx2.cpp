@@ -42,10 +42,10 @@ struct Avx2Lanes {
 
 }  // namespace
 
-void exp_map(int kind, const float* x, float* y, int64_t n) {
+void exp_map(lanes::ExpMap kind, const float* x, float* y, int64_t n) {
   using lanes::ExpMap;
-  if (kind == static_cast<int>(ExpMap::Exp)) lanes::exp_map<Avx2Lanes, ExpMap::Exp>(x, y, n);
-  else if (kind == static_cast<int>(ExpMap::Sigmoid)) lanes::exp_map<Avx2Lanes, ExpMap::Sigmoid>(x, y, n);
+  if (kind == ExpMap::Exp) lanes::exp_map<Avx2Lanes, ExpMap::Exp>(x, y, n);
+  else if (kind == ExpMap::Sigmoid) lanes::exp_map<Avx2Lanes, ExpMap::Sigmoid>(x, y, n);
   else lanes::exp_map<Avx2Lanes, ExpMap::Silu>(x, y, n);
 }
 

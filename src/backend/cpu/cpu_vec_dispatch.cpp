@@ -36,7 +36,7 @@ void bias_silu_sse2(const float* x, const float* bias, const float* gy, float* o
 }
 
 void exp_map(lanes::ExpMap kind, const float* x, float* y, int64_t n) {
-  if (avx2::enabled()) return avx2::exp_map(static_cast<int>(kind), x, y, n);
+  if (avx2::enabled()) return avx2::exp_map(kind, x, y, n);
   exp_map_sse2(kind, x, y, n);
 }
 void silu_backward(const float* x, const float* gy, float* gx, int64_t n) {

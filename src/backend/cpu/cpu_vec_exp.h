@@ -45,25 +45,6 @@ struct Sse2Lanes {
 
 inline __m128 exp_ps(__m128 x) { return lanes::exp<Sse2Lanes>(x); }
 
-// dst[i] = f(e^(sign * src[i]), src[i]) for i < n, in lanes of four (the tail through a padded
-// block, so every element takes the same path). f works on __m128 values.
-template <typename F>
-inline void map_exp(const float* src, float* dst, int64_t n, float sign, F f) {
-  const __m128 s = _mm_set1_ps(sign);
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const __m128 x = _mm_loadu_ps(src + i);
-    _mm_storeu_ps(dst + i, f(exp_ps(_mm_mul_ps(s, x)), x));
-  }
-  if (i < n) {
-    float in[4] = {0, 0, 0, 0}, out[4];
-    for (int64_t j = i; j < n; ++j) in[j - i] = src[j];
-    const __m128 x = _mm_loadu_ps(in);
-    _mm_storeu_ps(out, f(exp_ps(_mm_mul_ps(s, x)), x));
-    for (int64_t j = i; j < n; ++j) dst[j] = out[j - i];
-  }
-}
-
 // out[i] = e^(x[i] - shift) for i < n; returns their sum (four partial sums, then added).
 inline float exp_shifted_sum(const float* x, float shift, float* out, int64_t n) {
   const __m128 sh = _mm_set1_ps(shift);
