@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 class LoadAudio : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("asr_audio_test_" + std::to_string(::getpid()));
+    dir_ = test::temp_path("audio_test");
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
