@@ -11,10 +11,9 @@ namespace {
 
 constexpr bool exp_based(UnaryOp o) { return o == UnaryOp::Exp || o == UnaryOp::Sigmoid || o == UnaryOp::Silu; }
 
-// y = op(x) for the exp-based ops on contiguous f32, eight (AVX2) or four (SSE2) lanes at a time, the elements split
-// across the threads in multiples of four.
 // Calls fn(i0, i1) on each thread for its own range of [0, n), split in multiples of four so
-// only the last range has a partial block of lanes (one thread when n is small).
+// only the last range has a partial block of SSE2 lanes (one thread when n is small). The AVX2
+// kernels may see a padded tail of four in any range: the padding never changes a lane's result.
 template <typename Fn>
 void split_in_blocks_of_four(int64_t n, Fn fn) {
 #pragma omp parallel if (n > 32768)
@@ -26,6 +25,7 @@ void split_in_blocks_of_four(int64_t n, Fn fn) {
   }
 }
 
+// y = op(x) for the exp-based ops on contiguous f32, eight (AVX2) or four (SSE2) lanes at a time.
 template <UnaryOp O>
 void exp_based_unary(const float* x, float* y, int64_t n) {
   constexpr lanes::ExpMap kind = O == UnaryOp::Exp       ? lanes::ExpMap::Exp

@@ -43,10 +43,7 @@ struct Avx2Lanes {
 }  // namespace
 
 void exp_map(lanes::ExpMap kind, const float* x, float* y, int64_t n) {
-  using lanes::ExpMap;
-  if (kind == ExpMap::Exp) lanes::exp_map<Avx2Lanes, ExpMap::Exp>(x, y, n);
-  else if (kind == ExpMap::Sigmoid) lanes::exp_map<Avx2Lanes, ExpMap::Sigmoid>(x, y, n);
-  else lanes::exp_map<Avx2Lanes, ExpMap::Silu>(x, y, n);
+  lanes::exp_map_of_kind<Avx2Lanes>(kind, x, y, n);
 }
 
 void silu_backward(const float* x, const float* gy, float* gx, int64_t n) {

@@ -23,10 +23,7 @@ bool enabled() {
 namespace vec {
 
 void exp_map_sse2(lanes::ExpMap kind, const float* x, float* y, int64_t n) {
-  using lanes::ExpMap;
-  if (kind == ExpMap::Exp) lanes::exp_map<Sse2Lanes, ExpMap::Exp>(x, y, n);
-  else if (kind == ExpMap::Sigmoid) lanes::exp_map<Sse2Lanes, ExpMap::Sigmoid>(x, y, n);
-  else lanes::exp_map<Sse2Lanes, ExpMap::Silu>(x, y, n);
+  lanes::exp_map_of_kind<Sse2Lanes>(kind, x, y, n);
 }
 void silu_backward_sse2(const float* x, const float* gy, float* gx, int64_t n) {
   lanes::silu_backward<Sse2Lanes>(x, gy, gx, n);

@@ -59,11 +59,18 @@ inline typename L::V exp_map_lanes(typename L::V x) {
   return L::div(x, L::add(one, e));
 }
 
-// gy * silu'(z) = gy * s * (1 + z (1 - s)), s = sigmoid(z) = 1 / (1 + e^(0 - z)).
+// sigmoid(z) = 1 / (1 + e^(0 - z)), as the fused silu kernels take it.
+template <class L>
+inline typename L::V sigmoid_lanes(typename L::V z) {
+  const typename L::V one = L::set1(1.0f);
+  return L::div(one, L::add(one, exp<L>(L::sub(L::zero(), z))));
+}
+
+// gy * silu'(z) = gy * s * (1 + z (1 - s)), s = sigmoid(z).
 template <class L>
 inline typename L::V silu_grad_lanes(typename L::V z, typename L::V g) {
   const typename L::V one = L::set1(1.0f);
-  const typename L::V s = L::div(one, L::add(one, exp<L>(L::sub(L::zero(), z))));
+  const typename L::V s = sigmoid_lanes<L>(z);
   return L::mul(g, L::mul(s, L::add(one, L::mul(z, L::sub(one, s)))));
 }
 
@@ -93,6 +100,13 @@ template <class L, ExpMap M>
 inline void exp_map(const float* x, float* y, int64_t n) {
   map3<L>(x, nullptr, nullptr, y, n, [](auto v, auto, auto) { return exp_map_lanes<L, M>(v); });
 }
+// The same with the kind chosen at run time (the entry points of each width).
+template <class L>
+inline void exp_map_of_kind(ExpMap kind, const float* x, float* y, int64_t n) {
+  if (kind == ExpMap::Exp) exp_map<L, ExpMap::Exp>(x, y, n);
+  else if (kind == ExpMap::Sigmoid) exp_map<L, ExpMap::Sigmoid>(x, y, n);
+  else exp_map<L, ExpMap::Silu>(x, y, n);
+}
 template <class L>
 inline void silu_backward(const float* x, const float* gy, float* gx, int64_t n) {
   map3<L>(x, gy, nullptr, gx, n, [](auto v, auto g, auto) { return silu_grad_lanes<L>(v, g); });
@@ -103,8 +117,7 @@ inline void bias_silu(const float* x, const float* bias, const float* gy, float*
   if (!gy) {
     map3<L>(x, bias, nullptr, out, n, [](auto v, auto b, auto) {
       const auto z = L::add(v, b);
-      const auto one = L::set1(1.0f);
-      return L::mul(z, L::div(one, L::add(one, exp<L>(L::sub(L::zero(), z)))));
+      return L::mul(z, sigmoid_lanes<L>(z));
     });
   } else {
     map3<L>(x, bias, gy, out, n, [](auto v, auto b, auto g) { return silu_grad_lanes<L>(L::add(v, b), g); });
